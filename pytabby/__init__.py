@@ -1,0 +1,39 @@
+"""pytabby: cross-tab coordination for Python in the browser (Pyodide).
+
+A tab bus on BroadcastChannel, leader election on Web Locks and one shared
+WebSocket for all tabs of an app.
+
+    from pytabby import create_bus
+    bus = create_bus("my-app")
+    bus.subscribe("hello", lambda msg: print(msg.payload))
+    bus.publish("hello", {"from": bus.tab_id})
+"""
+
+from ._core.envelope import Message
+from .bus import TabBus, create_bus
+from .emitter import Stream
+from .errors import (
+    BufferOverflowError,
+    ClosedError,
+    LeaderElectionUnavailable,
+    MalformedEnvelopeError,
+    PytabbyError,
+    QueueFullError,
+    RequestError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BufferOverflowError",
+    "ClosedError",
+    "LeaderElectionUnavailable",
+    "MalformedEnvelopeError",
+    "Message",
+    "PytabbyError",
+    "QueueFullError",
+    "RequestError",
+    "Stream",
+    "TabBus",
+    "create_bus",
+]

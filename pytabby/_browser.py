@@ -1,0 +1,302 @@
+"""The browser edge: the only module that touches ``js`` and ``pyodide.ffi``.
+
+Implements the ports of ``pytabby._ports`` on
+`BroadcastChannel <https://developer.mozilla.org/docs/Web/API/BroadcastChannel>`_,
+`Web Locks <https://developer.mozilla.org/docs/Web/API/Web_Locks_API>`_ and
+`WebSocket <https://developer.mozilla.org/docs/Web/API/WebSocket>`_.
+Values cross the boundary once each way: out as plain JS objects
+(``Object.fromEntries``, bytes as one ``Uint8Array`` copy), in through
+``to_py()`` with buffers turned into ``bytes``. Every proxy is owned by a
+``_Proxies`` set and destroyed when its owner closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import js
+from pyodide.ffi import JsException, JsProxy, create_proxy, jsnull, to_js
+
+from ._ports import LockHold, SocketListener
+from ._runtime import LoopClock, new_tab_id
+from .errors import LeaderElectionUnavailable
+
+_live_proxies = 0
+
+
+def live_proxies() -> int:
+    """How many proxies pytabby holds right now (0 once everything is closed)."""
+    return _live_proxies
+
+
+class _Proxies:
+    """Owns the proxies of one browser object; ``destroy_all`` on close."""
+
+    def __init__(self) -> None:
+        self._owned: list[JsProxy] = []
+
+    def create(self, func: Callable[..., Any]) -> JsProxy:
+        global _live_proxies
+        proxy = create_proxy(func)
+        self._owned.append(proxy)
+        _live_proxies += 1
+        return proxy
+
+    def destroy_all(self) -> None:
+        global _live_proxies
+        for proxy in self._owned:
+            proxy.destroy()
+        _live_proxies -= len(self._owned)
+        self._owned.clear()
+
+
+def _to_js(value: Any) -> Any:
+    return to_js(_with_nulls(value), dict_converter=js.Object.fromEntries, default_converter=_convert_other)
+
+
+def _with_nulls(value: Any) -> Any:
+    # to_js turns None into undefined; JS peers (purrtabby, JSON) expect null.
+    if value is None:
+        return jsnull
+    if type(value) is dict:
+        return {key: _with_nulls(item) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return [_with_nulls(item) for item in value]
+    return value
+
+
+def _convert_other(value: Any, convert: Any, cache: Any) -> Any:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        array = js.Uint8Array.new(len(value))
+        array.assign(value)
+        return array
+    raise TypeError(f"{type(value).__name__} cannot be sent between tabs")
+
+
+def _to_py(value: Any) -> Any:
+    """A received JS value as plain Python: objects → dict, arrays → list, buffers → bytes."""
+    if isinstance(value, JsProxy):
+        value = value.to_py()
+    return _plain(value)
+
+
+def _plain(value: Any) -> Any:
+    # What to_py leaves as a JsProxy (a Date, a class instance) the envelope check reports.
+    if value is jsnull:
+        return None
+    if isinstance(value, memoryview):
+        return value.tobytes()
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+class BrowserChannel:
+    def __init__(self, name: str, on_message: Callable[[Any], None], on_bad_message: Callable[[str], None]) -> None:
+        self._proxies = _Proxies()
+        self._channel = js.BroadcastChannel.new(name)
+        self._listeners = {
+            "message": self._proxies.create(lambda event: self._receive(event, on_message, on_bad_message)),
+            "messageerror": self._proxies.create(lambda event: on_bad_message("message could not be deserialized")),
+        }
+        for kind, listener in self._listeners.items():
+            self._channel.addEventListener(kind, listener)
+
+    @staticmethod
+    def _receive(event: Any, on_message: Callable[[Any], None], on_bad_message: Callable[[str], None]) -> None:
+        try:
+            data = _to_py(event.data)
+        except Exception as exc:  # a JS value to_py cannot convert must not break the tab
+            on_bad_message(f"unconvertible data: {exc}")
+            return
+        on_message(data)
+
+    def post(self, data: Any) -> None:
+        js_data = _to_js(data)
+        try:
+            self._channel.postMessage(js_data)
+        except JsException as exc:
+            raise TypeError(f"payload cannot be cloned: {exc}") from exc
+
+    def close(self) -> None:
+        for kind, listener in self._listeners.items():
+            self._channel.removeEventListener(kind, listener)
+        self._channel.close()
+        self._proxies.destroy_all()
+
+
+class BrowserLockHold:
+    """One ``navigator.locks.request``: held by a pending promise that ``release`` resolves."""
+
+    def __init__(self, name: str, steal: bool, on_granted: Callable[[], None],
+                 on_lost: Callable[[BaseException | None], None]) -> None:
+        self._released = False
+        self._on_granted = on_granted
+        self._on_lost = on_lost
+        self._proxies = _Proxies()
+        self._hold = js.Promise.withResolvers()
+        # A signal cannot be combined with steal (the spec rejects it); a steal is granted at once anyway.
+        self._abort = None if steal else js.AbortController.new()
+        options = {"steal": True} if steal else {"signal": self._abort.signal}
+        request = js.navigator.locks.request(name, _to_js(options), self._proxies.create(self._granted))
+        self._watch = asyncio.ensure_future(self._until_settled(request))
+
+    def _granted(self, lock: Any) -> Any:
+        if not self._released:
+            self._on_granted()
+        return self._hold.promise
+
+    async def _until_settled(self, request: Any) -> None:
+        try:
+            await request
+        except JsException as exc:
+            if not self._released:
+                self._released = True
+                self._on_lost(exc)
+        finally:
+            self._proxies.destroy_all()
+
+    def release(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        if self._abort is not None:
+            self._abort.abort()  # withdraws a request still waiting; no effect once granted
+        self._hold.resolve()
+
+
+class BrowserLocks:
+    def __init__(self) -> None:
+        self._locks = js.navigator.locks
+
+    def request(self, name: str, *, steal: bool, on_granted: Callable[[], None],
+                on_lost: Callable[[BaseException | None], None]) -> LockHold:
+        return BrowserLockHold(name, steal, on_granted, on_lost)
+
+    def try_request(self, name: str, on_result: Callable[[LockHold | None], None]) -> None:
+        asyncio.ensure_future(self._try_request(name, on_result))
+
+    async def _try_request(self, name: str, on_result: Callable[[LockHold | None], None]) -> None:
+        hold = js.Promise.withResolvers()
+        proxies = _Proxies()
+
+        def granted(lock: Any) -> Any:
+            if lock is None:
+                on_result(None)
+                return None
+            on_result(_ResolveHold(hold))
+            return hold.promise
+
+        try:
+            await self._locks.request(name, _to_js({"ifAvailable": True}), proxies.create(granted))
+        finally:
+            proxies.destroy_all()
+
+    async def is_held(self, name: str) -> bool:
+        snapshot = await self._locks.query()
+        return any(lock.name == name for lock in snapshot.held)
+
+
+class _ResolveHold:
+    def __init__(self, hold: Any) -> None:
+        self._hold = hold
+
+    def release(self) -> None:
+        self._hold.resolve()
+
+
+class BrowserSocket:
+    def __init__(self, url: str, protocols: list[str] | None, listener: SocketListener) -> None:
+        self._proxies = _Proxies()
+        self._socket = js.WebSocket.new(url, to_js(protocols)) if protocols else js.WebSocket.new(url)
+        self._socket.binaryType = "arraybuffer"
+        self._listeners = {
+            "open": self._proxies.create(lambda event: listener.on_open()),
+            "message": self._proxies.create(lambda event: listener.on_message(self._frame(event.data))),
+            "close": self._proxies.create(lambda event: self._closed(listener, event)),
+        }
+        for kind, handler in self._listeners.items():
+            self._socket.addEventListener(kind, handler)
+
+    @staticmethod
+    def _frame(data: Any) -> str | bytes:
+        return data if isinstance(data, str) else data.to_bytes()
+
+    def _closed(self, listener: SocketListener, event: Any) -> None:
+        self._detach()
+        listener.on_close(int(event.code), str(event.reason), bool(event.wasClean))
+
+    def send(self, data: str | bytes) -> None:
+        self._socket.send(data if isinstance(data, str) else _convert_other(data, None, None))
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        self._detach()
+        self._socket.close(code, reason)
+
+    def _detach(self) -> None:
+        for kind, handler in self._listeners.items():
+            self._socket.removeEventListener(kind, handler)
+        self._listeners = {}
+        self._proxies.destroy_all()
+
+
+class BrowserPlatform:
+    """The ports of one real tab (or worker)."""
+
+    def __init__(self) -> None:
+        self.clock = LoopClock(lambda: float(js.performance.timeOrigin + js.performance.now()))
+        self._proxies = _Proxies()
+        self._lifecycle_handlers: list[Callable[[str, bool], None]] = []
+
+    @property
+    def locks(self) -> BrowserLocks:
+        if not js.isSecureContext:
+            raise LeaderElectionUnavailable("Web Locks need a secure context (https or localhost)")
+        if getattr(js.navigator, "locks", None) is None:
+            raise LeaderElectionUnavailable("this browser has no Web Locks API (navigator.locks)")
+        return BrowserLocks()
+
+    def new_tab_id(self) -> str:
+        return new_tab_id()
+
+    def open_channel(self, name: str, on_message: Callable[[Any], None],
+                     on_bad_message: Callable[[str], None]) -> BrowserChannel:
+        return BrowserChannel(name, on_message, on_bad_message)
+
+    def connect(self, url: str, protocols: list[str] | None, listener: SocketListener) -> BrowserSocket:
+        return BrowserSocket(url, protocols, listener)
+
+    def on_lifecycle(self, handler: Callable[[str, bool], None]) -> Callable[[], None]:
+        if not self._lifecycle_handlers:
+            self._listen_lifecycle(True)
+        self._lifecycle_handlers.append(handler)
+
+        def remove() -> None:
+            if handler in self._lifecycle_handlers:
+                self._lifecycle_handlers.remove(handler)
+                if not self._lifecycle_handlers:
+                    self._listen_lifecycle(False)
+
+        return remove
+
+    def _dispatch_lifecycle(self, event: Any) -> None:
+        persisted = bool(getattr(event, "persisted", False))
+        for handler in list(self._lifecycle_handlers):
+            handler(str(event.type), persisted)
+
+    def _listen_lifecycle(self, on: bool) -> None:
+        # One listener for every elector of the tab; a worker has none of these events.
+        targets = [(getattr(js, "window", None), ("pagehide", "pageshow")),
+                   (getattr(js, "document", None), ("freeze", "resume"))]
+        if on:
+            self._lifecycle_listener = self._proxies.create(self._dispatch_lifecycle)
+        for target, kinds in targets:
+            for kind in kinds if target is not None else ():
+                method = target.addEventListener if on else target.removeEventListener
+                method(kind, self._lifecycle_listener)
+        if not on:
+            self._proxies.destroy_all()

@@ -1,0 +1,114 @@
+"""The wire envelope that crosses BroadcastChannel, and its validation.
+
+Each message is one plain object in purrtabby's shape, ``{type, payload, tabId, ts}``,
+plus pytabby's ``v`` (protocol version) and ``seq`` (per-tab sequence number).
+Messages without ``v``/``seq`` (purrtabby or hand-written JS) are accepted.
+
+    >>> raw = encode("greet", {"hi": 1}, tab_id="t1", ts=1.0, seq=0)
+    >>> decode(raw).payload
+    {'hi': 1}
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import MalformedEnvelopeError
+
+PROTOCOL_VERSION = 1
+MAX_DEPTH = 64
+
+_SCALARS = (type(None), bool, int, float, str, bytes)
+_BINARY = (bytes, bytearray, memoryview)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One bus message as every tab sees it; ``ts`` is milliseconds since the epoch."""
+
+    type: str
+    payload: Any
+    tab_id: str
+    ts: float
+    seq: int | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.type, str) or not self.type:
+            raise TypeError("Message.type must be a non-empty str")
+        if not isinstance(self.tab_id, str):
+            raise TypeError("Message.tab_id must be a str")
+
+
+def check_payload(payload: Any) -> None:
+    """Raise ``TypeError`` naming the first part of ``payload`` that cannot cross tabs.
+
+    Allowed: None, bool, int (any size: beyond 2**53 it travels as a JS BigInt),
+    float, str, bytes-like (a ``Uint8Array``), list/tuple, dict with str keys.
+    """
+    _check(payload, "payload", 0, set())
+
+
+def _check(value: Any, where: str, depth: int, seen: set[int]) -> None:
+    if isinstance(value, _SCALARS) or isinstance(value, _BINARY):
+        return
+    if depth >= MAX_DEPTH:
+        raise TypeError(f"{where}: nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, (list, tuple, dict)):
+        if id(value) in seen:
+            raise TypeError(f"{where}: contains itself (a cycle cannot be sent)")
+        seen.add(id(value))
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise TypeError(f"{where}: dict keys must be str, got {type(key).__name__}")
+                _check(item, f"{where}[{key!r}]", depth + 1, seen)
+        else:
+            for index, item in enumerate(value):
+                _check(item, f"{where}[{index}]", depth + 1, seen)
+        seen.discard(id(value))
+        return
+    raise TypeError(
+        f"{where}: {type(value).__name__} cannot be sent between tabs "
+        "(use None, bool, int, float, str, bytes, list, tuple or dict with str keys)"
+    )
+
+
+def encode(type: str, payload: Any, *, tab_id: str, ts: float, seq: int) -> dict[str, Any]:
+    """Build the wire dict for one message; raises ``TypeError`` for a bad type or payload."""
+    if not isinstance(type, str) or not type:
+        raise TypeError(f"message type must be a non-empty str, got {type!r}")
+    check_payload(payload)
+    return {"type": type, "payload": payload, "tabId": tab_id, "ts": ts, "v": PROTOCOL_VERSION, "seq": seq}
+
+
+def decode(raw: Any) -> Message:
+    """Turn a received wire object into a ``Message`` or raise ``MalformedEnvelopeError``."""
+    if not isinstance(raw, dict):
+        raise MalformedEnvelopeError(f"expected an object, got {_kind(raw)}", raw)
+    version = raw.get("v", PROTOCOL_VERSION)
+    if version != PROTOCOL_VERSION:
+        raise MalformedEnvelopeError(f"unsupported protocol version {version!r}", raw)
+    message_type = raw.get("type")
+    if not isinstance(message_type, str) or not message_type:
+        raise MalformedEnvelopeError("'type' must be a non-empty string", raw)
+    tab_id = raw.get("tabId")
+    if not isinstance(tab_id, str) or not tab_id:
+        raise MalformedEnvelopeError("'tabId' must be a non-empty string", raw)
+    ts = raw.get("ts")
+    if isinstance(ts, bool) or not isinstance(ts, (int, float)) or not math.isfinite(ts):
+        raise MalformedEnvelopeError("'ts' must be a finite number", raw)
+    seq = raw.get("seq")
+    if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int)):
+        raise MalformedEnvelopeError("'seq' must be an integer when present", raw)
+    payload = raw.get("payload")
+    try:
+        check_payload(payload)
+    except TypeError as exc:
+        raise MalformedEnvelopeError(str(exc), raw) from None
+    return Message(type=message_type, payload=payload, tab_id=tab_id, ts=float(ts), seq=seq)
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__

@@ -1,0 +1,95 @@
+"""The small interfaces the asyncio layer talks to.
+
+``pytabby._browser`` implements them on BroadcastChannel, ``navigator.locks`` and
+``WebSocket``; ``pytabby.testing`` implements them in memory. Durations are
+float seconds; timestamps are milliseconds since the epoch (as in JS).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+
+class Channel(Protocol):
+    """One open BroadcastChannel. ``post`` raises ``TypeError`` if the data cannot be cloned."""
+
+    def post(self, data: Any) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class LockHold(Protocol):
+    """A pending or granted Web Lock request; ``release`` frees it or withdraws it."""
+
+    def release(self) -> None: ...
+
+
+class LockManager(Protocol):
+    def request(
+        self,
+        name: str,
+        *,
+        steal: bool,
+        on_granted: Callable[[], None],
+        on_lost: Callable[[BaseException | None], None],
+    ) -> LockHold:
+        """Ask for exclusive ``name``; ``on_granted`` runs once it is held.
+
+        ``on_lost`` runs if the lock ends without ``release`` (stolen by another
+        tab, or the request failed).
+        """
+        ...
+
+    def try_request(self, name: str, on_result: Callable[[LockHold | None], None]) -> None:
+        """``ifAvailable``: ``on_result`` gets a held lock, or None if it is taken."""
+        ...
+
+    async def is_held(self, name: str) -> bool: ...
+
+
+class SocketListener(Protocol):
+    def on_open(self) -> None: ...
+
+    def on_message(self, data: str | bytes) -> None: ...
+
+    def on_close(self, code: int, reason: str, was_clean: bool) -> None: ...
+
+
+class Socket(Protocol):
+    def send(self, data: str | bytes) -> None: ...
+
+    def close(self, code: int = 1000, reason: str = "") -> None: ...
+
+
+class Timer(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Clock(Protocol):
+    def now_ms(self) -> float: ...
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> Timer: ...
+
+
+class Platform(Protocol):
+    """Everything a tab offers pytabby. One per tab (per JS realm)."""
+
+    clock: Clock
+
+    @property
+    def locks(self) -> LockManager:
+        """The Web Locks API; raises ``LeaderElectionUnavailable`` saying why it is missing."""
+        ...
+
+    def new_tab_id(self) -> str: ...
+
+    def open_channel(
+        self, name: str, on_message: Callable[[Any], None], on_bad_message: Callable[[str], None]
+    ) -> Channel: ...
+
+    def connect(self, url: str, protocols: list[str] | None, listener: SocketListener) -> Socket: ...
+
+    def on_lifecycle(self, handler: Callable[[str, bool], None]) -> Callable[[], None]:
+        """Call ``handler(event, persisted)`` for pagehide/pageshow/freeze/resume; returns remove."""
+        ...

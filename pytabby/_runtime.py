@@ -1,0 +1,61 @@
+"""Picks the platform: the real browser under Pyodide, nothing elsewhere.
+
+Every module imports in plain CPython; only ``default_platform()`` reaches for
+the browser edge, and only when running in Pyodide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from ._ports import Platform, Timer
+
+IN_BROWSER = sys.platform == "emscripten"
+
+_platform: Platform | None = None
+
+
+def default_platform() -> Platform:
+    global _platform
+    if _platform is None:
+        if not IN_BROWSER:
+            raise RuntimeError(
+                "pytabby needs a browser tab (Pyodide); outside one pass platform=, "
+                "e.g. a tab of pytabby.testing.FakeBrowser"
+            )
+        from ._browser import BrowserPlatform
+
+        _platform = BrowserPlatform()
+    return _platform
+
+
+def warn_unclosed(obj: Any) -> None:
+    warnings.warn(f"unclosed {obj!r}; call close() or use it as a context manager", ResourceWarning, stacklevel=2)
+
+
+def current_loop() -> asyncio.AbstractEventLoop:
+    """The running loop, or (in Pyodide at top level) the page's webloop."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.get_event_loop()
+
+
+def new_tab_id() -> str:
+    return f"tab-{secrets.token_hex(4)}"
+
+
+class LoopClock:
+    """Wall-clock milliseconds and timers on the running asyncio loop (the webloop in a tab)."""
+
+    def __init__(self, now_ms: Callable[[], float] = lambda: time.time() * 1000) -> None:
+        self.now_ms = now_ms
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
+        return current_loop().call_later(delay, callback)

@@ -1,0 +1,183 @@
+"""``TabBus``: publish/subscribe between the tabs of one origin over a
+`BroadcastChannel <https://developer.mozilla.org/docs/Web/API/BroadcastChannel>`_.
+
+Every message is also delivered to the tab that published it (on a later loop
+turn, never inside ``publish``). Handlers may be sync or async.
+
+    bus = create_bus("my-app")
+    bus.subscribe("user-action", lambda msg: print(msg.payload))
+    bus.publish("user-action", {"action": "click"})
+    async for msg in bus.stream():
+        ...
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from typing import Any
+
+from ._core.buffer import Overflow, check_buffer_args
+from ._core.envelope import Message, decode, encode
+from ._ports import Platform
+from ._runtime import current_loop, default_platform, warn_unclosed
+from .emitter import Emitter, Handler, Stream, Unsubscribe
+from .errors import ClosedError, MalformedEnvelopeError
+
+logger = logging.getLogger("pytabby.bus")
+
+
+class TabBus:
+    """A message bus shared by every tab that opens the same channel name."""
+
+    def __init__(
+        self,
+        channel: str,
+        *,
+        tab_id: str | None = None,
+        buffer: int = 100,
+        overflow: Overflow = "oldest",
+        platform: Platform | None = None,
+    ) -> None:
+        if not isinstance(channel, str) or not channel:
+            raise ValueError("channel must be a non-empty str")
+        check_buffer_args(buffer, overflow)
+        self._closed = True  # until fully open, so __del__ stays quiet on a failed init
+        platform = platform or default_platform()
+        self._channel_name = channel
+        self._tab_id = tab_id or platform.new_tab_id()
+        self._clock = platform.clock
+        self._buffer = buffer
+        self._overflow: Overflow = overflow
+        self._seq = itertools.count()
+        self._handlers: Emitter[Message] = Emitter("bus")
+        self._malformed_handlers: Emitter[MalformedEnvelopeError] = Emitter("bus malformed")
+        self._streams: dict[Stream[Message], str | None] = {}
+        self._malformed = 0
+        self._channel = platform.open_channel(channel, self._on_raw, self._on_unreadable)
+        self._closed = False
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<TabBus {self._channel_name!r} tab={self._tab_id} {state}>"
+
+    @property
+    def tab_id(self) -> str:
+        return self._tab_id
+
+    @property
+    def channel(self) -> str:
+        return self._channel_name
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def malformed(self) -> int:
+        """How many invalid objects arrived on the channel (and were not delivered)."""
+        return self._malformed
+
+    def subscribe(self, type: str, handler: Handler[Message]) -> Unsubscribe:
+        """Call ``handler(msg)`` for every message of ``type``; returns a function that unsubscribes."""
+        if not isinstance(type, str) or not type:
+            raise TypeError("type must be a non-empty str")
+        return self._handlers.on(type, handler)
+
+    def subscribe_all(self, handler: Handler[Message]) -> Unsubscribe:
+        return self._handlers.on_all(handler)
+
+    def on_malformed(self, handler: Handler[MalformedEnvelopeError]) -> Unsubscribe:
+        """Call ``handler(error)`` for each invalid object seen on the channel."""
+        return self._malformed_handlers.on_all(handler)
+
+    def publish(self, type: str, payload: Any = None) -> Message:
+        """Send to every tab, this one included; ``TypeError`` (nothing sent) for a bad payload."""
+        if self._closed:
+            raise ClosedError(f"{self!r}: publish after close()")
+        seq = next(self._seq)
+        wire = encode(type, payload, tab_id=self._tab_id, ts=self._clock.now_ms(), seq=seq)
+        self._channel.post(wire)
+        message = Message(type=type, payload=payload, tab_id=self._tab_id, ts=wire["ts"], seq=seq)
+        current_loop().call_soon(self._deliver, message)
+        return message
+
+    def stream(
+        self, type: str | None = None, *, buffer: int | None = None, overflow: Overflow | None = None
+    ) -> Stream[Message]:
+        """An ``async for`` stream of every message (or of one ``type``) from now on.
+
+        Every open stream gets every message; ``buffer``/``overflow`` default to the bus's.
+        """
+        if self._closed:
+            raise ClosedError(f"{self!r}: stream after close()")
+        stream: Stream[Message] = Stream(
+            buffer or self._buffer, overflow or self._overflow, lambda: self._streams.pop(stream, None)
+        )
+        self._streams[stream] = type
+        return stream
+
+    def _on_raw(self, raw: Any) -> None:
+        if self._closed:
+            return
+        try:
+            message = decode(raw)
+        except MalformedEnvelopeError as exc:
+            self._report(exc)
+            return
+        self._deliver(message)
+
+    def _on_unreadable(self, reason: str) -> None:
+        self._report(MalformedEnvelopeError(reason, None))
+
+    def _report(self, error: MalformedEnvelopeError) -> None:
+        self._malformed += 1
+        logger.warning("%r ignored a message: %s", self, error.reason)
+        self._malformed_handlers.emit("", error)
+
+    def _deliver(self, message: Message) -> None:
+        if self._closed:
+            return
+        self._handlers.emit(message.type, message)
+        for stream, wanted in list(self._streams.items()):
+            if wanted is None or wanted == message.type:
+                stream.push(message)
+
+    def close(self) -> None:
+        """Leave the channel; open streams end after their buffered messages. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._channel.close()
+        for stream in list(self._streams):
+            stream.close()
+        self._handlers.clear()
+        self._malformed_handlers.clear()
+
+    def __enter__(self) -> TabBus:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> TabBus:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if not getattr(self, "_closed", True):
+            warn_unclosed(self)
+
+
+def create_bus(
+    channel: str,
+    tab_id: str | None = None,
+    buffer: int = 100,
+    overflow: Overflow = "oldest",
+    *,
+    platform: Platform | None = None,
+) -> TabBus:
+    """Open a ``TabBus`` on ``channel`` (purrtabby's ``createBus``)."""
+    return TabBus(channel, tab_id=tab_id, buffer=buffer, overflow=overflow, platform=platform)

@@ -1,0 +1,176 @@
+"""Handler registry and async streams shared by the bus, the elector and the socket.
+
+Handlers may be plain functions or coroutine functions. A handler that raises
+is reported to the event loop's exception handler (and logged) and never stops
+delivery to the other handlers. Async handlers run as tasks that are kept
+referenced until they finish, so their errors are never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from ._core.buffer import BoundedBuffer, Overflow
+from ._runtime import current_loop
+from .errors import ClosedError
+
+logger = logging.getLogger("pytabby")
+
+T = TypeVar("T")
+Handler = Callable[[T], Any]
+Unsubscribe = Callable[[], None]
+
+
+def report_handler_error(exc: BaseException, handler: Any, what: str) -> None:
+    current_loop().call_exception_handler(
+        {"message": f"pytabby: {what} handler {handler!r} raised", "exception": exc}
+    )
+
+
+class Emitter(Generic[T]):
+    """Handlers keyed by a string, plus catch-all handlers."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+        self._by_key: dict[str, list[Handler[T]]] = {}
+        self._all: list[Handler[T]] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def on(self, key: str, handler: Handler[T]) -> Unsubscribe:
+        return self._add(self._by_key.setdefault(key, []), handler)
+
+    def on_all(self, handler: Handler[T]) -> Unsubscribe:
+        return self._add(self._all, handler)
+
+    def _add(self, handlers: list[Handler[T]], handler: Handler[T]) -> Unsubscribe:
+        if not callable(handler):
+            raise TypeError(f"handler must be callable, got {handler!r}")
+        # A wrapper object per subscription: the same function subscribed twice is two subscriptions.
+        entry = _Entry(handler)
+        handlers.append(entry)
+
+        def unsubscribe() -> None:
+            if entry in handlers:
+                handlers.remove(entry)
+
+        return unsubscribe
+
+    def emit(self, key: str, value: T) -> None:
+        # Copy: a handler may unsubscribe (itself or others) while we iterate.
+        for handler in [*self._by_key.get(key, ()), *self._all]:
+            self._call(handler, value)
+
+    def _call(self, handler: Handler[T], value: T) -> None:
+        try:
+            result = handler(value)
+        except Exception as exc:
+            report_handler_error(exc, handler, self._what)
+            return
+        if inspect.isawaitable(result):
+            task = asyncio.ensure_future(result, loop=current_loop())
+            self._tasks.add(task)
+            task.add_done_callback(lambda done: self._task_done(done, handler))
+
+    def _task_done(self, task: asyncio.Future[Any], handler: Handler[T]) -> None:
+        self._tasks.discard(task)  # type: ignore[arg-type]
+        if not task.cancelled() and task.exception() is not None:
+            report_handler_error(task.exception(), handler, self._what)  # type: ignore[arg-type]
+
+    def clear(self) -> None:
+        self._by_key.clear()
+        self._all.clear()
+
+
+class _Entry:
+    __slots__ = ("handler",)
+
+    def __init__(self, handler: Callable[[Any], Any]) -> None:
+        self.handler = handler
+
+    def __call__(self, value: Any) -> Any:
+        return self.handler(value)
+
+    def __repr__(self) -> str:
+        return repr(self.handler)
+
+
+class Stream(Generic[T]):
+    """An async iterator over pushed items with a bounded buffer.
+
+    Iteration ends quietly after ``close()``; it raises ``BufferOverflowError``
+    when ``overflow="error"`` and the reader fell behind. Awaiting the next item
+    is cancel-safe: a cancelled read loses nothing.
+    """
+
+    def __init__(self, limit: int, overflow: Overflow, on_close: Callable[[], None]) -> None:
+        self._buffer: BoundedBuffer[T] = BoundedBuffer(limit, overflow)
+        self._waiter: asyncio.Future[None] | None = None
+        self._closed = False
+        self._on_close = on_close
+
+    @property
+    def dropped(self) -> int:
+        """How many items the overflow policy discarded."""
+        return self._buffer.dropped
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __len__(self) -> int:
+        return len(self._buffer)
+
+    def push(self, item: T) -> None:
+        if self._closed:
+            return
+        self._buffer.put(item)
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def __aiter__(self) -> Stream[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        while not self._buffer.ready():
+            if self._closed:
+                raise StopAsyncIteration
+            self._waiter = current_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._buffer.take()
+
+    async def get(self, timeout: float | None = None) -> T:
+        """The next item; ``ClosedError`` if the stream ended, ``TimeoutError`` after ``timeout`` s."""
+        try:
+            return await asyncio.wait_for(self.__anext__(), timeout)
+        except StopAsyncIteration:
+            raise ClosedError("stream is closed") from None
+
+    def close(self) -> None:
+        """Stop receiving; buffered items can still be read, then iteration ends."""
+        if self._closed:
+            return
+        self._closed = True
+        self._on_close()
+        self._wake()
+
+    def __enter__(self) -> Stream[T]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Stream[T]:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.close()
