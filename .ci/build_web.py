@@ -1,7 +1,9 @@
-"""Builds web/dist/: the pytabby wheel, micropip's wheels and a Pyodide lock file that knows them.
+"""Builds web/dist/: a Pyodide distribution that knows pytabby, served as is.
 
-Offline-friendly: `pyodide lockfile add-wheels` needs no cross-build environment.
-Pages load Pyodide with lockFileURL=<origin>/dist/pyodide-lock.json, so
+It holds the Pyodide runtime from the npm package, the pytabby wheel, micropip
+and packaging from PyPI (not in the npm package; PyScript's `packages` config
+installs through micropip), and a lock file from `pyodide lockfile add-wheels`
+(offline: it needs no cross-build environment). With indexURL=/dist/,
 `loadPackage("pytabby")` and PyScript's `packages = ["pytabby"]` resolve here.
 """
 
@@ -16,7 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 WEB = ROOT / "web"
 DIST = WEB / "dist"
-PYODIDE_LOCK = WEB / "node_modules" / "pyodide" / "pyodide-lock.json"
+PYODIDE_NPM = WEB / "node_modules" / "pyodide"
+PYODIDE_LOCK = PYODIDE_NPM / "pyodide-lock.json"
+RUNTIME = ("pyodide.mjs", "pyodide.js", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip")
 # micropip is not in the npm package; PyScript's `packages` config installs through it.
 FROM_PYPI = ("micropip", "packaging")
 
@@ -34,6 +38,8 @@ def main() -> None:
     packages = json.loads(PYODIDE_LOCK.read_text())["packages"]
     pins = [f"{name}=={packages[name]['version']}" for name in FROM_PYPI]
     run(*pip, "download", "--no-deps", "--only-binary=:all:", "--python-version", "3.14", "-d", DIST, *pins)
+    for name in RUNTIME:
+        shutil.copy2(PYODIDE_NPM / name, DIST / name)
     wheels = sorted(DIST.glob("*.whl"))
     pyodide = Path(sys.executable).with_name("pyodide")
     run(pyodide, "lockfile", "add-wheels", "--input", PYODIDE_LOCK, "--output", DIST / "pyodide-lock.json",

@@ -1,0 +1,207 @@
+"""TabBus across real tabs: Pyodide in every page, real BroadcastChannel."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pytabby.pytest_plugin import PyError, run_py, wait_py
+
+
+def open_bus(pages, name, **options):
+    args = ", ".join(f"{key}={value!r}" for key, value in options.items())
+    for page in pages:
+        run_py(page, f"""
+from pytabby import create_bus
+buses = globals().setdefault("buses", {{}})
+seen = globals().setdefault("seen", {{}})
+buses[{name!r}] = create_bus({name!r}{", " + args if args else ""})
+seen[{name!r}] = []
+buses[{name!r}].subscribe_all(lambda msg: seen[{name!r}].append([msg.type, msg.payload, msg.tab_id]))
+""")
+
+
+def seen(page, name):
+    return run_py(page, f"seen[{name!r}]")
+
+
+def test_a_message_reaches_every_tab_including_the_sender(shared_tabs, name):
+    open_bus(shared_tabs, name)
+    sender = run_py(shared_tabs[0], f"buses[{name!r}].publish('hello', {{'n': 1}}).tab_id")
+    for page in shared_tabs:
+        wait_py(page, f"len(seen[{name!r}]) == 1")
+        assert seen(page, name) == [["hello", {"n": 1}, sender]]
+
+
+def test_subscribers_get_only_their_type(shared_tabs, name):
+    open_bus(shared_tabs, name)
+    run_py(shared_tabs[1], f"typed = []; buses[{name!r}].subscribe('keep', lambda m: typed.append(m.payload))")
+    run_py(shared_tabs[0], f"buses[{name!r}].publish('drop', 1); buses[{name!r}].publish('keep', 2)")
+    wait_py(shared_tabs[1], f"len(seen[{name!r}]) == 2")
+    assert run_py(shared_tabs[1], "typed") == [2]
+
+
+def test_unsubscribe_stops_delivery(shared_tabs, name):
+    open_bus(shared_tabs, name)
+    run_py(shared_tabs[1], f"got = []; stop = buses[{name!r}].subscribe('t', lambda m: got.append(m.payload))")
+    run_py(shared_tabs[0], f"buses[{name!r}].publish('t', 1)")
+    wait_py(shared_tabs[1], "got == [1]")
+    run_py(shared_tabs[1], "stop()")
+    run_py(shared_tabs[0], f"buses[{name!r}].publish('t', 2)")
+    wait_py(shared_tabs[1], f"len(seen[{name!r}]) == 2")
+    assert run_py(shared_tabs[1], "got") == [1]
+
+
+def test_two_streams_in_one_tab_each_get_every_message(shared_tabs, name):
+    open_bus(shared_tabs, name)
+    run_py(shared_tabs[1], f"""
+import asyncio
+async def collect(stream, n):
+    return [(await stream.get(timeout=10)).payload for _ in range(n)]
+bus = buses[{name!r}]
+both = asyncio.ensure_future(asyncio.gather(collect(bus.stream(), 5), collect(bus.stream(), 5)))
+""")
+    run_py(shared_tabs[0], f"for n in range(5): buses[{name!r}].publish('n', n)")
+    assert run_py(shared_tabs[1], "await both") == [[0, 1, 2, 3, 4]] * 2
+
+
+@pytest.mark.parametrize(("overflow", "expected"), [
+    ("oldest", {"kept": [7, 8, 9], "dropped": 7}),
+    ("newest", {"kept": [0, 1, 2], "dropped": 7}),
+    ("error", {"kept": ["BufferOverflowError", 0, 1, 2], "dropped": 7}),
+])
+def test_overflow_policies_on_a_slow_stream(shared_tabs, name, overflow, expected):
+    open_bus(shared_tabs, name)
+    run_py(shared_tabs[1], f"stream = buses[{name!r}].stream(buffer=3, overflow={overflow!r})")
+    run_py(shared_tabs[0], f"for n in range(10): buses[{name!r}].publish('n', n)")
+    wait_py(shared_tabs[1], f"len(seen[{name!r}]) == 10")
+    kept = run_py(shared_tabs[1], """
+kept = []
+while len(stream):
+    try:
+        kept.append((await stream.get()).payload)
+    except Exception as exc:
+        kept.append(type(exc).__name__)
+{"kept": kept, "dropped": stream.dropped}
+""")
+    assert kept == expected
+
+
+def test_closed_bus_refuses_publish_and_ends_streams(shared_tabs, name):
+    open_bus(shared_tabs[:1], name)
+    result = run_py(shared_tabs[0], f"""
+from pytabby import ClosedError
+bus = buses[{name!r}]
+stream = bus.stream()
+bus.close()
+try:
+    bus.publish("t")
+    refused = False
+except ClosedError:
+    refused = True
+[refused, [m async for m in stream]]
+""")
+    assert result == [True, []]
+
+
+def test_closing_a_bus_leaves_no_live_proxy(shared_tabs, name):
+    counts = run_py(shared_tabs[0], f"""
+from pytabby import _browser, create_bus
+before = _browser.live_proxies()
+bus = create_bus({name!r})
+during = _browser.live_proxies()
+bus.close()
+[before, during, _browser.live_proxies()]
+""")
+    assert counts[1] > counts[0] and counts[2] == counts[0]
+
+
+def test_an_uncloneable_payload_raises_type_error_and_sends_nothing(shared_tabs, name):
+    open_bus(shared_tabs, name)
+    with pytest.raises(PyError, match="TypeError: payload: set cannot be sent"):
+        run_py(shared_tabs[0], f"buses[{name!r}].publish('bad', {{1, 2}})")
+    run_py(shared_tabs[0], f"buses[{name!r}].publish('good', 1)")
+    wait_py(shared_tabs[1], f"len(seen[{name!r}]) == 1")
+    assert seen(shared_tabs[1], name)[0][0] == "good"
+
+
+def test_payload_types_round_trip_between_tabs(shared_tabs, name):
+    open_bus(shared_tabs, name)
+    run_py(shared_tabs[0], f"""
+buses[{name!r}].publish('all', {{"none": None, "t": True, "i": -3, "big": 2**70, "f": 1.5, "s": "é",
+    "b": b"\\x00\\xff", "l": [1, [2]], "tup": (1, 2), "d": {{"k": {{}}}}}})
+""")
+    wait_py(shared_tabs[2], f"len(seen[{name!r}]) == 1")
+    assert run_py(shared_tabs[2], f"""
+seen[{name!r}][0][1] == {{"none": None, "t": True, "i": -3, "big": 2**70, "f": 1.5, "s": "é",
+    "b": b"\\x00\\xff", "l": [1, [2]], "tup": [1, 2], "d": {{"k": {{}}}}}}
+""")
+
+
+@pytest.fixture(scope="module")
+def js_page(pytabby_context):
+    page = pytabby_context.new_page()
+    page.goto("/raw.html")
+    yield page
+    page.close()
+
+
+def test_raw_js_in_purrtabbys_shape_interoperates_both_ways(shared_tabs, js_page, name):
+    open_bus(shared_tabs[:1], name)
+    js_page.evaluate("""(name) => {
+        window.received = [];
+        window.jsChannel = new BroadcastChannel(name);
+        window.jsChannel.onmessage = (event) => window.received.push(event.data);
+    }""", name)
+    run_py(shared_tabs[0], f"buses[{name!r}].publish('from-py', {{'n': None, 'b': b'ab', 'l': [1]}})")
+    js_page.wait_for_function("() => window.received.length === 1")
+    message = js_page.evaluate("""() => {
+        const m = window.received[0];
+        return {plain: Object.getPrototypeOf(m) === Object.prototype,
+                payloadPlain: Object.getPrototypeOf(m.payload) === Object.prototype,
+                bytes: m.payload.b instanceof Uint8Array ? Array.from(m.payload.b) : null,
+                isNull: m.payload.n === null, type: m.type, tabId: typeof m.tabId, ts: typeof m.ts, l: m.payload.l};
+    }""")
+    assert message == {"plain": True, "payloadPlain": True, "bytes": [97, 98], "isNull": True,
+                       "type": "from-py", "tabId": "string", "ts": "number", "l": [1]}
+    js_page.evaluate("""() => window.jsChannel.postMessage(
+        {type: "from-js", payload: {action: "click", data: new Uint8Array([1, 2])}, tabId: "js-tab", ts: Date.now()})""")
+    wait_py(shared_tabs[0], f"len(seen[{name!r}]) == 2")
+    assert run_py(shared_tabs[0], f"seen[{name!r}][1] == ['from-js', {{'action': 'click', 'data': b'\\x01\\x02'}}, 'js-tab']")
+
+
+def test_malformed_envelopes_from_other_code_are_reported_not_delivered(shared_tabs, js_page, name):
+    open_bus(shared_tabs[:1], name)
+    run_py(shared_tabs[0], f"bad = []; buses[{name!r}].on_malformed(lambda e: bad.append(e.reason))")
+    js_page.evaluate("""(name) => {
+        const channel = new BroadcastChannel(name);
+        for (const junk of ["text", 42, null, {type: 1}, {type: "x", tabId: "t", ts: "no"},
+                            {type: "x", tabId: "t", ts: 1, payload: new Date()},
+                            {type: "ok", tabId: "js", ts: 1, payload: 1}]) channel.postMessage(junk);
+        channel.close();
+    }""", name)
+    wait_py(shared_tabs[0], f"len(seen[{name!r}]) == 1 and len(bad) == 6")
+    assert run_py(shared_tabs[0], f"buses[{name!r}].malformed") == 6
+    assert seen(shared_tabs[0], name) == [["ok", 1, "js"]]
+
+
+def test_plain_pyodide_page_runs_the_bus(tabs, shared_tabs, name):
+    (page,) = tabs(1, url="/pyodide-example.html")
+    page.wait_for_function("() => window.exampleReady === true")
+    open_bus(shared_tabs[:1], name)
+    run_py(page, f"from pytabby import create_bus; example_bus = create_bus({name!r})")
+    run_py(page, f"example_bus.publish('from-example', 1)")
+    wait_py(shared_tabs[0], f"len(seen[{name!r}]) == 1")
+    assert page.locator("#tab-id").inner_text().startswith("tab-")
+
+
+def test_pyscript_page_imports_pytabby_and_talks_to_other_tabs(pytabby_context, shared_tabs):
+    open_bus(shared_tabs[:1], "pyscript-demo")
+    page = pytabby_context.new_page()
+    try:
+        page.goto("/pyscript-example.html")
+        page.wait_for_function("() => document.querySelector('#status').dataset.ready === 'yes'", timeout=120_000)
+        wait_py(shared_tabs[0], "any(m[0] == 'pyscript-hello' for m in seen['pyscript-demo'])")
+    finally:
+        page.close()

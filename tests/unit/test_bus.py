@@ -1,0 +1,226 @@
+import asyncio
+import logging
+
+import pytest
+
+from pytabby import BufferOverflowError, ClosedError, TabBus, create_bus
+from pytabby.testing import FakeBrowser
+
+
+def open_buses(browser: FakeBrowser, count: int, name: str = "app", **options) -> list[TabBus]:
+    return [create_bus(name, platform=browser.open_tab(), **options) for _ in range(count)]
+
+
+async def test_publish_reaches_every_tab_including_the_sender(browser):
+    buses = open_buses(browser, 3)
+    seen: list[tuple[str, str]] = []
+    for bus in buses:
+        bus.subscribe("hello", lambda msg, me=bus.tab_id: seen.append((me, msg.payload)))
+    buses[0].publish("hello", "hi")
+    await browser.settle()
+    assert sorted(seen) == sorted((bus.tab_id, "hi") for bus in buses)
+
+
+async def test_the_sender_never_gets_its_message_inside_publish(browser):
+    (bus,) = open_buses(browser, 1)
+    seen = []
+    bus.subscribe("t", seen.append)
+    message = bus.publish("t", 1)
+    assert seen == []
+    await browser.settle()
+    assert seen == [message]
+
+
+async def test_subscribers_only_get_their_type_and_subscribe_all_gets_everything(browser):
+    a, b = open_buses(browser, 2)
+    typed, everything = [], []
+    b.subscribe("x", lambda m: typed.append(m.type))
+    b.subscribe_all(lambda m: everything.append(m.type))
+    a.publish("x")
+    a.publish("y")
+    await browser.settle()
+    assert typed == ["x"] and everything == ["x", "y"]
+
+
+async def test_unsubscribe_stops_delivery_and_is_idempotent(browser):
+    a, b = open_buses(browser, 2)
+    seen = []
+    unsubscribe = b.subscribe("t", seen.append)
+    a.publish("t", 1)
+    await browser.settle()
+    unsubscribe()
+    unsubscribe()
+    a.publish("t", 2)
+    await browser.settle()
+    assert [m.payload for m in seen] == [1]
+
+
+async def test_buses_on_other_channels_do_not_hear_each_other(browser):
+    a = create_bus("one", platform=browser.open_tab())
+    b = create_bus("two", platform=browser.open_tab())
+    seen = []
+    b.subscribe_all(seen.append)
+    a.publish("t")
+    await browser.settle()
+    assert seen == []
+
+
+async def test_a_raising_handler_is_reported_and_the_others_still_run(browser):
+    a, b = open_buses(browser, 2)
+    reported, seen = [], []
+    asyncio.get_running_loop().set_exception_handler(lambda loop, ctx: reported.append(ctx["exception"]))
+
+    def broken(msg):
+        raise ValueError("boom")
+
+    async def broken_async(msg):
+        raise KeyError("async boom")
+
+    b.subscribe("t", broken)
+    b.subscribe("t", broken_async)
+    b.subscribe("t", seen.append)
+    a.publish("t", 1)
+    await browser.settle()
+    assert len(seen) == 1
+    assert sorted(type(e).__name__ for e in reported) == ["KeyError", "ValueError"]
+
+
+async def test_async_handlers_run(browser):
+    a, b = open_buses(browser, 2)
+    done = asyncio.Event()
+
+    async def handler(msg):
+        await asyncio.sleep(0)
+        done.set()
+
+    b.subscribe("t", handler)
+    a.publish("t")
+    await asyncio.wait_for(done.wait(), 1)
+
+
+async def test_every_open_stream_gets_every_message(browser):
+    a, b = open_buses(browser, 2)
+    first, second = b.stream(), b.stream()
+    for n in range(3):
+        a.publish("n", n)
+    await browser.settle()
+    assert [(await first.get()).payload for _ in range(3)] == [0, 1, 2]
+    assert [(await second.get()).payload for _ in range(3)] == [0, 1, 2]
+
+
+async def test_a_typed_stream_filters(browser):
+    a, b = open_buses(browser, 2)
+    stream = b.stream("keep")
+    a.publish("drop", 0)
+    a.publish("keep", 1)
+    await browser.settle()
+    assert (await stream.get()).payload == 1 and len(stream) == 0
+
+
+@pytest.mark.parametrize(("policy", "kept"), [("oldest", [2, 3, 4]), ("newest", [0, 1, 2])])
+async def test_stream_overflow_policies_drop_and_count(browser, policy, kept):
+    a, b = open_buses(browser, 2, buffer=3, overflow=policy)
+    stream = b.stream()
+    for n in range(5):
+        a.publish("n", n)
+    await browser.settle()
+    assert [(await stream.get()).payload for _ in range(3)] == kept
+    assert stream.dropped == 2
+
+
+async def test_error_overflow_raises_on_the_next_read(browser):
+    a, b = open_buses(browser, 2)
+    stream = b.stream(buffer=2, overflow="error")
+    for n in range(3):
+        a.publish("n", n)
+    await browser.settle()
+    with pytest.raises(BufferOverflowError):
+        await stream.get()
+    assert (await stream.get()).payload == 0
+
+
+async def test_closing_the_bus_ends_streams_quietly_after_their_buffer(browser):
+    a, b = open_buses(browser, 2)
+    stream = b.stream()
+    a.publish("n", 1)
+    await browser.settle()
+    b.close()
+    assert [m.payload async for m in stream] == [1]
+
+
+async def test_a_cancelled_read_loses_nothing(browser):
+    a, b = open_buses(browser, 2)
+    stream = b.stream()
+    with pytest.raises(TimeoutError):
+        await stream.get(timeout=0.01)
+    a.publish("n", 7)
+    await browser.settle()
+    assert (await stream.get()).payload == 7
+
+
+async def test_publish_after_close_raises_and_close_is_idempotent(browser):
+    (bus,) = open_buses(browser, 1)
+    bus.close()
+    bus.close()
+    with pytest.raises(ClosedError):
+        bus.publish("t")
+
+
+async def test_context_managers_close(browser):
+    tab = browser.open_tab()
+    with create_bus("a", platform=tab) as bus:
+        pass
+    assert bus.closed
+    async with create_bus("b", platform=tab) as other:
+        pass
+    assert other.closed
+
+
+async def test_unsendable_payload_raises_and_sends_nothing(browser):
+    a, b = open_buses(browser, 2)
+    seen = []
+    b.subscribe_all(seen.append)
+    a.subscribe_all(seen.append)
+    with pytest.raises(TypeError, match="set cannot be sent"):
+        a.publish("t", {"bad": {1}})
+    await browser.settle()
+    assert seen == []
+
+
+async def test_malformed_envelopes_are_counted_reported_and_never_delivered(browser, caplog):
+    tab = browser.open_tab()
+    bus = create_bus("app", platform=tab)
+    seen, errors = [], []
+    bus.subscribe_all(seen.append)
+    bus.on_malformed(errors.append)
+    other = browser.open_tab()
+    with caplog.at_level(logging.WARNING, "pytabby"):
+        other.post_raw("app", {"type": 5})
+        other.post_raw("app", "hello")
+        other.post_raw("app", {"type": "ok", "payload": 1, "tabId": "js", "ts": 1})
+        await browser.settle()
+    assert [m.payload for m in seen] == [1]
+    assert bus.malformed == 2 and len(errors) == 2
+    assert "ignored a message" in caplog.text
+
+
+async def test_a_purrtabby_shaped_message_from_foreign_code_is_delivered(browser):
+    bus = create_bus("app", platform=browser.open_tab())
+    seen = []
+    bus.subscribe("user-action", seen.append)
+    browser.open_tab().post_raw("app", {"type": "user-action", "payload": {"action": "click"}, "tabId": "js-1", "ts": 5})
+    await browser.settle()
+    assert seen[0].payload == {"action": "click"} and seen[0].tab_id == "js-1"
+
+
+async def test_an_unclosed_bus_warns(browser):
+    bus = create_bus("app", platform=browser.open_tab())
+    with pytest.warns(ResourceWarning):
+        del bus
+        import gc
+
+        gc.collect()
+
+
+def test_tab_ids_are_unique_and_can_be_given(browser):
+    assert create_bus("a", tab_id="mine", platform=browser.open_tab()).tab_id == "mine"

@@ -1,0 +1,103 @@
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pytabby import MalformedEnvelopeError, Message
+from pytabby._core.envelope import PROTOCOL_VERSION, check_payload, decode, encode
+from pytabby.testing import structured_clone
+
+payloads = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text() | st.binary(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(payloads)
+def test_any_allowed_payload_round_trips_through_a_structured_clone(payload):
+    wire = encode("t", payload, tab_id="tab-1", ts=5.0, seq=3)
+    message = decode(structured_clone(wire))
+    assert message == Message("t", payload, "tab-1", 5.0)
+    assert message.seq == 3
+
+
+def test_wire_shape_is_purrtabbys_plus_version_and_seq():
+    assert encode("click", {"x": 1}, tab_id="a", ts=1.0, seq=0) == {
+        "type": "click", "payload": {"x": 1}, "tabId": "a", "ts": 1.0, "v": PROTOCOL_VERSION, "seq": 0,
+    }
+
+
+def test_tuples_travel_as_lists():
+    assert decode(structured_clone(encode("t", (1, (2,)), tab_id="a", ts=1, seq=0))).payload == [1, [2]]
+
+
+def test_a_purrtabby_message_without_version_or_seq_is_accepted():
+    message = decode({"type": "chat", "payload": "hi", "tabId": "js-tab", "ts": 1700000000000})
+    assert (message.type, message.payload, message.tab_id, message.seq) == ("chat", "hi", "js-tab", None)
+
+
+def test_missing_payload_means_none():
+    assert decode({"type": "ping", "tabId": "x", "ts": 1}).payload is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("just a string", "expected an object"),
+        (None, "expected an object, got null"),
+        ({"payload": 1, "tabId": "a", "ts": 1}, "'type'"),
+        ({"type": "", "tabId": "a", "ts": 1}, "'type'"),
+        ({"type": "t", "ts": 1}, "'tabId'"),
+        ({"type": "t", "tabId": "a", "ts": "yesterday"}, "'ts'"),
+        ({"type": "t", "tabId": "a", "ts": math.inf}, "'ts'"),
+        ({"type": "t", "tabId": "a", "ts": True}, "'ts'"),
+        ({"type": "t", "tabId": "a", "ts": 1, "seq": "x"}, "'seq'"),
+        ({"type": "t", "tabId": "a", "ts": 1, "v": 99}, "version 99"),
+        ({"type": "t", "tabId": "a", "ts": 1, "payload": {1: 2}}, "dict keys must be str"),
+        ({"type": "t", "tabId": "a", "ts": 1, "payload": object()}, "cannot be sent"),
+    ],
+)
+def test_malformed_envelopes_are_rejected_with_the_reason(raw, reason):
+    with pytest.raises(MalformedEnvelopeError, match=reason) as info:
+        decode(raw)
+    assert info.value.raw is raw
+
+
+@pytest.mark.parametrize(
+    ("payload", "where"),
+    [
+        ({1, 2}, "payload: set"),
+        ({"a": [1, object()]}, r"payload\['a'\]\[1\]: object"),
+        ({("t",): 1}, "dict keys must be str"),
+        (lambda: 0, "function"),
+    ],
+)
+def test_unsendable_payloads_raise_type_error_naming_the_part(payload, where):
+    with pytest.raises(TypeError, match=where):
+        check_payload(payload)
+
+
+def test_a_cyclic_payload_is_refused():
+    cycle: list = []
+    cycle.append(cycle)
+    with pytest.raises(TypeError, match="contains itself"):
+        check_payload(cycle)
+
+
+def test_shared_but_acyclic_substructures_are_fine():
+    shared = [1]
+    check_payload({"a": shared, "b": shared})
+
+
+def test_big_ints_are_allowed_they_travel_as_bigint():
+    check_payload(2**200)
+
+
+def test_message_is_frozen_and_checked():
+    message = Message("t", 1, "a", 1.0)
+    with pytest.raises(AttributeError):
+        message.type = "u"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Message("", 1, "a", 1.0)
