@@ -12,6 +12,7 @@ WebSocket for all tabs of an app.
 from ._core.envelope import Message
 from .bus import TabBus, create_bus
 from .emitter import Stream
+from .leader import LeaderElector, LeaderEvent, create_leader_elector
 from .errors import (
     BufferOverflowError,
     ClosedError,
@@ -28,6 +29,8 @@ __all__ = [
     "BufferOverflowError",
     "ClosedError",
     "LeaderElectionUnavailable",
+    "LeaderElector",
+    "LeaderEvent",
     "MalformedEnvelopeError",
     "Message",
     "PytabbyError",
@@ -36,4 +39,5 @@ __all__ = [
     "Stream",
     "TabBus",
     "create_bus",
+    "create_leader_elector",
 ]
