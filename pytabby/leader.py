@@ -242,6 +242,9 @@ class LeaderElector:
                 self._rejoin()
 
     def _emit(self, effect: Emit) -> None:
+        if effect.kind == "lose":
+            # A tab that just stopped leading gives the next leader a full liveness timeout.
+            self._last_heard = self._now()
         event = LeaderEvent(effect.kind, self._now(), effect.leader_id, effect.term)
         if effect.kind == "acquire" and self._leadership is not None and not self._leadership.done():
             self._leadership.set_result(None)

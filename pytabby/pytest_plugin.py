@@ -182,7 +182,8 @@ def run_py(page: Any, code: str) -> Any:
     try:
         return page.evaluate(_RUN_PY, [code])
     except Error as exc:
-        raise PyError(f"in {page.url}:\n{exc.message}") from None
+        python_part = "\n".join(line for line in exc.message.splitlines() if not line.startswith("    at "))
+        raise PyError(f"in {page.url}:\n{python_part.strip()}") from None
 
 
 def wait_py(page: Any, condition: str, timeout: float | None = None) -> None:

@@ -8,7 +8,10 @@ its own, so shared tabs do not hear each other's tests.
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +21,16 @@ from pytabby.pytest_plugin import TabFactory
 pytestmark = pytest.mark.browser
 
 _names = itertools.count()
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fresh_wheel() -> None:
+    """Rebuild web/dist when pytabby's sources are newer than the wheel the tabs load."""
+    wheels = list((ROOT / "web" / "dist").glob("pytabby-*.whl"))
+    built = min((w.stat().st_mtime for w in wheels), default=0.0)
+    if any(source.stat().st_mtime > built for source in (ROOT / "pytabby").rglob("*.py")):
+        subprocess.run([sys.executable, str(ROOT / ".ci" / "build_web.py")], check=True, capture_output=True)
 
 
 @pytest.fixture

@@ -218,3 +218,14 @@ def test_bad_arguments(browser):
         create_leader_elector("k", heartbeat_interval=5, liveness_timeout=1, platform=browser.open_tab())
     with pytest.raises(ValueError):
         create_leader_elector("k", platform=browser.open_tab()).on("elected", print)
+
+
+async def test_a_woken_leader_does_not_steal_back_from_its_successor(browser):
+    electors = elect(browser, 2, heartbeat_interval=0.5, liveness_timeout=2.0)
+    await browser.settle()
+    old = electors[0]
+    browser.freeze(tab_of(old, browser))
+    await browser.advance(10)  # long frozen: far past its own liveness timeout
+    browser.unfreeze(tab_of(old, browser))
+    await browser.advance(5)
+    assert leaders(electors) == [electors[1]] and old.leader_id == electors[1].tab_id

@@ -1,0 +1,183 @@
+"""LeaderElector in real tabs: real Web Locks, real tab closes, a real debugger freeze."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytabby.pytest_plugin import PyError, run_py, wait_py
+
+FAST_LIVENESS = "heartbeat_interval=0.25, liveness_timeout=1.5"
+
+
+def start_electors(pages, key, options=""):
+    for page in pages:
+        run_py(page, f"""
+from pytabby import create_leader_elector
+electors = globals().setdefault("electors", {{}})
+events = globals().setdefault("events", {{}})
+events[{key!r}] = []
+electors[{key!r}] = create_leader_elector({key!r}{", " + options if options else ""})
+electors[{key!r}].on_all(lambda ev: events[{key!r}].append([ev.type, ev.leader_id, ev.term]))
+electors[{key!r}].start()
+""")
+
+
+def state(page, key):
+    return run_py(page, f"e = electors[{key!r}]; [e.is_leader, e.leader_id, e.term, e.tab_id]")
+
+
+def wait_for_single_leader(pages, key):
+    """Wait until one page leads and every page names it; return that page."""
+    for page in pages:
+        wait_py(page, f"electors[{key!r}].leader_id is not None")
+    states = [state(page, key) for page in pages]
+    leader_ids = {s[1] for s in states}
+    if len(leader_ids) != 1:
+        chief_id = next(s[3] for s in states if s[0])
+        for page in pages:
+            wait_py(page, f"electors[{key!r}].leader_id == {chief_id!r}")
+        states = [state(page, key) for page in pages]
+    assert [s[0] for s in states].count(True) == 1
+    return pages[[s[0] for s in states].index(True)]
+
+
+def test_exactly_one_of_four_tabs_leads(tabs, name):
+    pages = tabs(4)
+    start_electors(pages, name)
+    chief = wait_for_single_leader(pages, name)
+    assert run_py(chief, f"events[{name!r}]")[0][0] == "acquire"
+    assert run_py(chief, f"await electors[{name!r}].has_leader()") is True
+
+
+def test_closing_the_leader_hands_over_and_every_follower_gets_change(tabs, name):
+    pages = tabs(4)
+    start_electors(pages, name)
+    chief = wait_for_single_leader(pages, name)
+    old_term = state(chief, name)[2]
+    rest = [p for p in pages if p is not chief]
+    chief.close()
+    successor = wait_for_single_leader(rest, name)
+    new_id, new_term = state(successor, name)[3], state(successor, name)[2]
+    assert new_term > old_term
+    for page in rest:
+        if page is successor:
+            assert run_py(page, f"events[{name!r}][-1]") == ["acquire", new_id, new_term]
+        else:
+            wait_py(page, f"events[{name!r}][-1] == ['change', {new_id!r}, {new_term}]")
+
+
+def test_stop_hands_over_and_the_stopped_tab_gets_lose(tabs, name):
+    pages = tabs(2)
+    start_electors(pages, name)
+    chief = wait_for_single_leader(pages, name)
+    other = pages[1] if chief is pages[0] else pages[0]
+    run_py(chief, f"electors[{name!r}].stop()")
+    wait_py(other, f"electors[{name!r}].is_leader")
+    assert run_py(chief, f"[electors[{name!r}].is_leader, events[{name!r}][-1][0]]") == [False, "lose"]
+
+
+def test_a_late_tab_learns_the_leader_at_once(tabs, name):
+    pages = tabs(3)
+    start_electors(pages[:2], name)
+    chief = wait_for_single_leader(pages[:2], name)
+    start_electors(pages[2:], name)
+    wait_py(pages[2], f"electors[{name!r}].leader_id == {state(chief, name)[3]!r}")
+    assert state(pages[2], name)[0] is False
+
+
+def test_steal_makes_this_tab_lead_and_the_old_leader_loses(tabs, name):
+    pages = tabs(3)
+    start_electors(pages, name)
+    chief = wait_for_single_leader(pages, name)
+    thief = next(p for p in pages if p is not chief)
+    run_py(thief, f"electors[{name!r}].steal()")
+    wait_py(thief, f"electors[{name!r}].is_leader")
+    wait_py(chief, f"['lose', None] == events[{name!r}][-2][:2] or ['lose', None] == events[{name!r}][-1][:2]")
+    assert wait_for_single_leader(pages, name) is thief
+
+
+def test_a_frozen_leader_is_replaced_and_fenced_when_it_wakes(tabs, pytabby_context, name):
+    pages = tabs(3)
+    start_electors(pages, name, FAST_LIVENESS)
+    chief = wait_for_single_leader(pages, name)
+    old_term = state(chief, name)[2]
+    rest = [p for p in pages if p is not chief]
+    debugger = pytabby_context.new_cdp_session(chief)
+    debugger.send("Debugger.enable")
+    debugger.send("Debugger.pause")  # halts its JS with the lock still held
+    try:
+        successor = wait_for_single_leader_among(rest, name)
+    finally:
+        debugger.send("Debugger.resume")
+    new_term = state(successor, name)[2]
+    assert new_term > old_term
+    wait_py(chief, f"not electors[{name!r}].is_leader and electors[{name!r}].term >= {new_term}")
+    assert ["lose", None, old_term] in run_py(chief, f"events[{name!r}]")
+    assert wait_for_single_leader(pages, name) is successor
+
+
+def wait_for_single_leader_among(pages, key):
+    for page in pages:
+        wait_py(page, f"electors[{key!r}].leader_id is not None and electors[{key!r}].term >= 2", timeout=15_000)
+    return wait_for_single_leader(pages, key)
+
+
+def test_freeze_and_resume_events_abdicate_and_rejoin(tabs, name):
+    pages = tabs(2)
+    start_electors(pages, name)
+    chief = wait_for_single_leader(pages, name)
+    other = pages[1] if chief is pages[0] else pages[0]
+    chief.evaluate("() => document.dispatchEvent(new Event('freeze'))")
+    wait_py(other, f"electors[{name!r}].is_leader")
+    assert run_py(chief, f"events[{name!r}][-1][0] in ('lose', 'change')")
+    chief.evaluate("() => document.dispatchEvent(new Event('resume'))")
+    run_py(other, f"electors[{name!r}].stop()")
+    wait_py(chief, f"electors[{name!r}].is_leader")
+
+
+def test_without_web_locks_start_raises_a_clear_error(tabs, name):
+    (page,) = tabs(1)
+    page.evaluate("() => Object.defineProperty(navigator, 'locks', {value: undefined})")
+    with pytest.raises(PyError, match="LeaderElectionUnavailable: this browser has no Web Locks API"):
+        start_electors([page], name)
+    assert run_py(page, f"electors[{name!r}].started") is False
+
+
+def test_churn_close_the_leader_and_open_a_tab_30_times_never_two_leaders(tabs, pytabby_context, name):
+    """An observer page logs every acquire/lose with the shared clock; leadership intervals never overlap."""
+    audit = pytabby_context.new_page()
+    audit.goto("/raw.html")
+    audit.evaluate("""(name) => {
+        window.audit = [];
+        new BroadcastChannel("audit-" + name).onmessage = (e) => window.audit.push(e.data);
+    }""", name)
+    pages = tabs(3)
+    audited = f"""
+import js
+from pyodide.ffi import to_js
+audit = js.BroadcastChannel.new("audit-{name}")
+electors[{name!r}].on_all(lambda ev: audit.postMessage(to_js([ev.type, electors[{name!r}].tab_id, ev.term,
+    js.performance.timeOrigin + js.performance.now()])))
+"""
+    start_electors(pages, name)
+    for page in pages:
+        run_py(page, audited)
+    live = list(pages)
+    for _ in range(30):
+        chief = wait_for_single_leader(live, name)
+        (fresh,) = tabs(1)
+        start_electors([fresh], name)
+        run_py(fresh, audited)
+        live.remove(chief)
+        chief.close()
+        live.append(fresh)
+    wait_for_single_leader(live, name)
+    log = sorted(audit.evaluate("() => window.audit"), key=lambda entry: entry[3])
+    audit.close()
+    leading = 0
+    for kind, _tab, _term, _ts in log:
+        leading += {"acquire": 1, "lose": -1}.get(kind, 0)
+        assert leading <= 1, log
+    assert sum(1 for entry in log if entry[0] == "acquire") >= 30  # one per hand-over
+    terms = [entry[2] for entry in log if entry[0] == "acquire"]
+    assert terms == sorted(terms) and len(set(terms)) == len(terms)
