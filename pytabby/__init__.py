@@ -13,6 +13,7 @@ from ._core.envelope import Message
 from .bus import TabBus, create_bus
 from .emitter import Stream
 from .leader import LeaderElector, LeaderEvent, create_leader_elector
+from .shared_socket import SharedSocket, create_shared_socket
 from .errors import (
     BufferOverflowError,
     ClosedError,
@@ -36,8 +37,10 @@ __all__ = [
     "PytabbyError",
     "QueueFullError",
     "RequestError",
+    "SharedSocket",
     "Stream",
     "TabBus",
     "create_bus",
     "create_leader_elector",
+    "create_shared_socket",
 ]

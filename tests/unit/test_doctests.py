@@ -1,0 +1,13 @@
+"""The examples in the core modules' docstrings run and hold."""
+
+import doctest
+
+import pytest
+
+from pytabby._core import backoff, buffer, election, envelope, routing
+
+
+@pytest.mark.parametrize("module", [backoff, buffer, election, envelope, routing], ids=lambda m: m.__name__)
+def test_docstring_examples(module):
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0
