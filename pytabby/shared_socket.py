@@ -124,6 +124,15 @@ class SharedSocket:
         return self._url
 
     @property
+    def elector(self) -> LeaderElector:
+        """The election underneath (for its ``acquire``/``lose``/``change`` events)."""
+        return self._elector
+
+    @property
+    def bus(self) -> TabBus:
+        return self._bus
+
+    @property
     def pending(self) -> int:
         """Sends of this tab not yet acknowledged by a leader."""
         return len(self._outbox)

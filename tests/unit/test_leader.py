@@ -220,6 +220,17 @@ def test_bad_arguments(browser):
         create_leader_elector("k", platform=browser.open_tab()).on("elected", print)
 
 
+async def test_a_tab_that_just_lost_the_lock_gives_the_new_holder_a_full_timeout(browser):
+    (old,) = elect(browser, 1, heartbeat_interval=0.5, liveness_timeout=2.0)
+    await browser.advance(10)  # a long reign: nothing was "heard" from another leader meanwhile
+    foreign = browser.open_tab()
+    foreign.locks.request("pytabby:leader:k", steal=True, on_granted=lambda: None, on_lost=lambda exc: None)
+    await browser.advance(1.0)
+    assert browser.lock_holder("pytabby:leader:k") is foreign and not old.is_leader
+    await browser.advance(2.0)  # silent past the timeout: now it may take over
+    assert old.is_leader
+
+
 async def test_a_woken_leader_does_not_steal_back_from_its_successor(browser):
     electors = elect(browser, 2, heartbeat_interval=0.5, liveness_timeout=2.0)
     await browser.settle()

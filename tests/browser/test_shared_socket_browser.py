@@ -1,0 +1,192 @@
+"""SharedSocket in real tabs against the project's real server."""
+
+from __future__ import annotations
+
+import json
+from urllib.request import Request, urlopen
+
+import pytest
+
+from pytabby.pytest_plugin import run_py, server_stats, wait_py
+
+
+def post(base: str, path: str, body: bytes = b"", content_type: str = "text/plain") -> dict:
+    request = Request(f"{base}{path}", data=body, method="POST", headers={"Content-Type": content_type})
+    with urlopen(request) as response:
+        return json.load(response)
+
+
+def frames_received(base: str) -> list:
+    with urlopen(f"{base}/control/frames") as response:
+        return json.load(response)
+
+
+def share(pages, key, options=""):
+    for page in pages:
+        run_py(page, f"""
+import js
+from pytabby import create_shared_socket
+socks = globals().setdefault("socks", {{}})
+inbox = globals().setdefault("inbox", {{}})
+states = globals().setdefault("states", {{}})
+sock = create_shared_socket(f"ws://{{js.location.host}}/ws", key={key!r}{", " + options if options else ""})
+socks[{key!r}] = sock
+inbox[{key!r}] = []
+states[{key!r}] = []
+sock.on_message(inbox[{key!r}].append)
+sock.on_state(states[{key!r}].append)
+""")
+
+
+def wait_open(pages, key):
+    for page in pages:
+        wait_py(page, f"socks[{key!r}].state == 'open'")
+
+
+def leader_of(pages, key):
+    roles = [run_py(page, f"socks[{key!r}].is_leader") for page in pages]
+    assert roles.count(True) == 1, roles
+    return pages[roles.index(True)]
+
+
+@pytest.fixture
+def quiet_server(pytabby_server):
+    """Reset the server's counters; returns the connections open before the test."""
+    return post(pytabby_server, "/control/reset")["connections"]
+
+
+def test_five_tabs_one_connection_across_20_leader_kills(tabs, pytabby_server, quiet_server, name):
+    pages = tabs(5)
+    share(pages, name)
+    wait_open(pages, name)
+    for _ in range(20):
+        chief = leader_of(pages, name)
+        pages.remove(chief)
+        chief.close()
+        (fresh,) = tabs(1)
+        share([fresh], name)
+        pages.append(fresh)
+        wait_open(pages, name)
+    assert server_stats(pytabby_server)["peak_connections"] - quiet_server == 1
+
+
+def test_server_frames_reach_every_tab_exactly_once_binary_intact(tabs, pytabby_server, name):
+    pages = tabs(3)
+    share(pages, name)
+    wait_open(pages, name)
+    post(pytabby_server, "/control/broadcast", b"hello tabs")
+    blob = bytes(range(256))
+    post(pytabby_server, "/control/broadcast", blob, "application/octet-stream")
+    for page in pages:
+        wait_py(page, f"len(inbox[{name!r}]) >= 2")
+        assert run_py(page, f"[len(inbox[{name!r}]), inbox[{name!r}][0], inbox[{name!r}][1] == bytes(range(256))]") \
+            == [2, "hello tabs", True]
+
+
+def test_200_sends_from_3_followers_survive_a_leader_kill_mid_burst(tabs, pytabby_server, quiet_server, name):
+    pages = tabs(4)
+    share(pages, name)
+    wait_open(pages, name)
+    chief = leader_of(pages, name)
+    followers = [p for p in pages if p is not chief]
+    for page in followers:
+        run_py(page, f"""
+import asyncio
+sock = socks[{name!r}]
+sent = 0
+async def burst():
+    global sent
+    for n in range(200):
+        sock.send(json.dumps({{"tab": sock.tab_id, "n": n}}))
+        sent += 1
+        if n % 10 == 9:
+            await asyncio.sleep(0.01)  # spread the burst so the kill lands in the middle
+import json
+burst_task = asyncio.ensure_future(burst())
+""")
+    wait_py(followers[0], "sent >= 60")
+    chief.close()
+    for page in followers:
+        wait_py(page, f"sent == 200 and socks[{name!r}].pending == 0", timeout=60_000)
+    wanted = {run_py(page, f"socks[{name!r}].tab_id") for page in followers}
+    per_tab: dict[str, list[int]] = {tab: [] for tab in wanted}
+    for frame in frames_received(pytabby_server):
+        if isinstance(frame, str) and frame.startswith("{"):
+            data = json.loads(frame)
+            if data.get("tab") in per_tab:
+                per_tab[data["tab"]].append(data["n"])
+    for tab, numbers in per_tab.items():
+        assert set(numbers) == set(range(200)), f"{tab} lost {set(range(200)) - set(numbers)}"
+        first_seen = sorted(set(numbers), key=numbers.index)
+        assert first_seen == list(range(200)), f"{tab} out of order"
+        duplicates = len(numbers) - 200
+        print(f"{tab}: 200 delivered, {duplicates} duplicate(s) across the hand-over")
+
+
+def test_server_outage_reconnects_flushes_queued_sends_and_states_follow(tabs, pytabby_server, name):
+    pages = tabs(3)
+    share(pages, name)
+    wait_open(pages, name)
+    post(pytabby_server, "/control/outage?seconds=1.5")
+    for page in pages:
+        wait_py(page, f"'reconnecting' in states[{name!r}]")
+    run_py(pages[1], f"socks[{name!r}].send('sent during the outage')")
+    for page in pages:
+        wait_py(page, f"states[{name!r}][-1] == 'open' and 'sent during the outage' in inbox[{name!r}]",
+                timeout=30_000)
+        states = run_py(page, f"states[{name!r}]")
+        assert states.index("reconnecting") < len(states) - 1
+
+
+def test_request_response_routes_the_reply_to_its_requester_only(tabs, name):
+    pages = tabs(3)
+    share(pages, name)
+    wait_open(pages, name)
+    result = run_py(pages[2], f"await socks[{name!r}].request({{'op': 'echo', 'data': {{'x': [1, 2]}}}})")
+    assert result == {"x": [1, 2]}
+    assert run_py(pages[1], f"len(socks[{name!r}]._requests)") == 0
+    assert "RequestError" in run_py(pages[1], f"""
+from pytabby import RequestError
+try:
+    await socks[{name!r}].request({{'op': 'no-such-op'}})
+except RequestError as exc:
+    outcome = type(exc).__name__ + ": " + str(exc.error)
+outcome
+""")
+    assert run_py(pages[0], f"""
+try:
+    await socks[{name!r}].request({{'op': 'delay', 'seconds': 3, 'data': 1}}, timeout=0.3)
+    outcome = "answered"
+except TimeoutError:
+    outcome = "timeout" if not socks[{name!r}]._requests else "leaked"
+outcome
+""") == "timeout"
+
+
+def test_closing_a_shared_socket_leaves_no_live_proxy(tabs, name):
+    (page,) = tabs(1)
+    before = run_py(page, "from pytabby import _browser; _browser.live_proxies()")
+    share([page], name)
+    wait_open([page], name)
+    assert run_py(page, "_browser.live_proxies()") > before
+    run_py(page, f"socks[{name!r}].close()")
+    assert run_py(page, "_browser.live_proxies()") == before
+
+
+def test_chat_demo_three_tabs_one_connection_and_text_stays_text(tabs):
+    pages = tabs(3, url="/")
+    for page in pages:
+        page.wait_for_function("() => document.querySelector('#status').className === 'ready'")
+    for page in pages:
+        page.wait_for_function("() => document.querySelector('#connections').textContent.startsWith('3 tabs, 1 server')",
+                               timeout=30_000)
+        assert page.locator("#socket-state").inner_text() == "socket open"
+    roles = sorted(page.locator("#role").inner_text() for page in pages)
+    assert roles == ["follower", "follower", "leader"]
+    attack = "<img src=x onerror=\"window.pwned=1\"> hi"
+    pages[1].fill("#message-input", attack)
+    pages[1].click("#send-btn")
+    for page in pages:
+        page.wait_for_function("() => document.querySelectorAll('#messages li').length >= 1")
+        assert page.locator("#messages li").first.inner_text().endswith(attack)
+        assert page.evaluate("() => [window.pwned, document.querySelectorAll('#messages img').length]") == [None, 0]
