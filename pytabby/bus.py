@@ -2,7 +2,9 @@
 `BroadcastChannel <https://developer.mozilla.org/docs/Web/API/BroadcastChannel>`_.
 
 Every message is also delivered to the tab that published it (on a later loop
-turn, never inside ``publish``). Handlers may be sync or async.
+turn, never inside ``publish``). Handlers may be sync or async. Messages
+published in one loop turn leave in one ``postMessage`` (``coalesce=True``, the
+default) and are still delivered one by one, in order.
 
     bus = create_bus("my-app")
     bus.subscribe("user-action", lambda msg: print(msg.payload))
@@ -18,7 +20,7 @@ import logging
 from typing import Any
 
 from ._core.buffer import Overflow, check_buffer_args
-from ._core.envelope import Message, decode, encode
+from ._core.envelope import Message, decode_all, encode, encode_batch
 from ._ports import Platform
 from ._runtime import current_loop, default_platform, warn_unclosed
 from .emitter import Emitter, Handler, Stream, Unsubscribe
@@ -37,12 +39,14 @@ class TabBus:
         tab_id: str | None = None,
         buffer: int = 100,
         overflow: Overflow = "oldest",
+        coalesce: bool = True,
         platform: Platform | None = None,
     ) -> None:
         if not isinstance(channel, str) or not channel:
             raise ValueError("channel must be a non-empty str")
         check_buffer_args(buffer, overflow)
         self._closed = True  # until fully open, so __del__ stays quiet on a failed init
+        self._channel_closed = False
         platform = platform or default_platform()
         self._channel_name = channel
         self._tab_id = tab_id or platform.new_tab_id()
@@ -54,6 +58,8 @@ class TabBus:
         self._malformed_handlers: Emitter[MalformedEnvelopeError] = Emitter("bus malformed")
         self._streams: dict[Stream[Message], str | None] = {}
         self._malformed = 0
+        self._coalesce = coalesce
+        self._outgoing: list[tuple[dict[str, Any], Message]] = []
         self._channel = platform.open_channel(channel, self._on_raw, self._on_unreadable)
         self._closed = False
 
@@ -97,10 +103,28 @@ class TabBus:
             raise ClosedError(f"{self!r}: publish after close()")
         seq = next(self._seq)
         wire = encode(type, payload, tab_id=self._tab_id, ts=self._clock.now_ms(), seq=seq)
-        self._channel.post(wire)
         message = Message(type=type, payload=payload, tab_id=self._tab_id, ts=wire["ts"], seq=seq)
-        current_loop().call_soon(self._deliver, message)
+        if not self._coalesce:
+            self._channel.post(wire)
+            current_loop().call_soon(self._deliver, message)
+            return message
+        if not self._outgoing:
+            current_loop().call_soon(self._flush)
+        self._outgoing.append((wire, message))
         return message
+
+    def _flush(self) -> None:
+        """Post what this turn published (one object, or one batch), then deliver it here."""
+        outgoing, self._outgoing = self._outgoing, []
+        if not outgoing or self._channel_closed:
+            return
+        if len(outgoing) == 1:
+            self._channel.post(outgoing[0][0])
+        else:
+            wires = [wire for wire, _ in outgoing]
+            self._channel.post(encode_batch(wires, tab_id=self._tab_id, ts=wires[0]["ts"]))
+        for _, message in outgoing:
+            self._deliver(message)
 
     def stream(
         self, type: str | None = None, *, buffer: int | None = None, overflow: Overflow | None = None
@@ -118,14 +142,13 @@ class TabBus:
         return stream
 
     def _on_raw(self, raw: Any) -> None:
-        if self._closed:
-            return
-        try:
-            message = decode(raw)
-        except MalformedEnvelopeError as exc:
-            self._report(exc)
-            return
-        self._deliver(message)
+        for item in decode_all(raw):
+            if self._closed:
+                return
+            if isinstance(item, MalformedEnvelopeError):
+                self._report(item)
+            else:
+                self._deliver(item)
 
     def _on_unreadable(self, reason: str) -> None:
         self._report(MalformedEnvelopeError(reason, None))
@@ -148,6 +171,8 @@ class TabBus:
         if self._closed:
             return
         self._closed = True
+        self._flush()  # what was published before close() still goes out
+        self._channel_closed = True
         self._channel.close()
         for stream in list(self._streams):
             stream.close()
@@ -177,7 +202,8 @@ def create_bus(
     buffer: int = 100,
     overflow: Overflow = "oldest",
     *,
+    coalesce: bool = True,
     platform: Platform | None = None,
 ) -> TabBus:
     """Open a ``TabBus`` on ``channel`` (purrtabby's ``createBus``)."""
-    return TabBus(channel, tab_id=tab_id, buffer=buffer, overflow=overflow, platform=platform)
+    return TabBus(channel, tab_id=tab_id, buffer=buffer, overflow=overflow, coalesce=coalesce, platform=platform)

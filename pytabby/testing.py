@@ -111,6 +111,7 @@ class _FakeChannel:
         if self.closed:
             raise RuntimeError("InvalidStateError: channel is closed")
         clone = structured_clone(data)
+        self.tab.browser.posts[self.name] = self.tab.browser.posts.get(self.name, 0) + 1
         for peer in self.tab.browser._channels_named(self.name):
             if peer is not self:
                 current_loop().call_soon(peer._receive, clone)
@@ -382,6 +383,7 @@ class FakeBrowser:
         self._locks = _FakeLockTable()
         self._tab_numbers = itertools.count(1)
         self.tabs: list[FakeTab] = []
+        self.posts: dict[str, int] = {}  # postMessage calls per channel name
 
     def open_tab(self, *, web_locks: bool = True) -> FakeTab:
         tab = FakeTab(self, f"tab-{next(self._tab_numbers)}", web_locks=web_locks)

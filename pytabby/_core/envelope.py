@@ -3,6 +3,8 @@
 Each message is one plain object in purrtabby's shape, ``{type, payload, tabId, ts}``,
 plus pytabby's ``v`` (protocol version) and ``seq`` (per-tab sequence number).
 Messages without ``v``/``seq`` (purrtabby or hand-written JS) are accepted.
+Several messages published in one loop turn travel as one object of the same
+shape with type ``"pytabby:batch"`` and the envelopes, in order, as payload.
 
     >>> raw = encode("greet", {"hi": 1}, tab_id="t1", ts=1.0, seq=0)
     >>> decode(raw).payload
@@ -19,6 +21,7 @@ from ..errors import MalformedEnvelopeError
 
 PROTOCOL_VERSION = 1
 MAX_DEPTH = 64
+BATCH_TYPE = "pytabby:batch"
 
 _SCALARS = (type(None), bool, int, float, str, bytes)
 _BINARY = (bytes, bytearray, memoryview)
@@ -81,6 +84,28 @@ def encode(type: str, payload: Any, *, tab_id: str, ts: float, seq: int) -> dict
         raise TypeError(f"message type must be a non-empty str, got {type!r}")
     check_payload(payload)
     return {"type": type, "payload": payload, "tabId": tab_id, "ts": ts, "v": PROTOCOL_VERSION, "seq": seq}
+
+
+def encode_batch(wires: list[dict[str, Any]], *, tab_id: str, ts: float) -> dict[str, Any]:
+    """One wire object carrying already-encoded envelopes."""
+    return {"type": BATCH_TYPE, "payload": wires, "tabId": tab_id, "ts": ts, "v": PROTOCOL_VERSION}
+
+
+def decode_all(raw: Any) -> list[Message | MalformedEnvelopeError]:
+    """The messages in a received object (one, or each of a batch), invalid ones as errors."""
+    if isinstance(raw, dict) and raw.get("type") == BATCH_TYPE and raw.get("v") == PROTOCOL_VERSION:
+        inner = raw.get("payload")
+        if not isinstance(inner, list):
+            return [MalformedEnvelopeError("a batch's payload must be a list", raw)]
+        return [_decode_or_error(item) for item in inner]
+    return [_decode_or_error(raw)]
+
+
+def _decode_or_error(raw: Any) -> Message | MalformedEnvelopeError:
+    try:
+        return decode(raw)
+    except MalformedEnvelopeError as exc:
+        return exc
 
 
 def decode(raw: Any) -> Message:

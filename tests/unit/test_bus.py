@@ -224,3 +224,45 @@ async def test_an_unclosed_bus_warns(browser):
 
 def test_tab_ids_are_unique_and_can_be_given(browser):
     assert create_bus("a", tab_id="mine", platform=browser.open_tab()).tab_id == "mine"
+
+
+async def test_publishes_of_one_turn_leave_in_one_post_and_arrive_one_by_one_in_order(browser):
+    a, b = open_buses(browser, 2)
+    seen = []
+    b.subscribe_all(lambda m: seen.append(m.payload))
+    for n in range(50):
+        a.publish("n", n)
+    await browser.settle()
+    assert browser.posts["app"] == 1
+    assert seen == list(range(50))
+
+
+async def test_without_coalescing_each_publish_is_its_own_post(browser):
+    a, b = open_buses(browser, 2, coalesce=False)
+    for n in range(3):
+        a.publish("n", n)
+    await browser.settle()
+    assert browser.posts["app"] == 3
+
+
+async def test_a_batch_is_purrtabby_shaped_and_bad_entries_inside_are_reported_alone(browser):
+    (bus,) = open_buses(browser, 1)
+    seen, errors = [], []
+    bus.subscribe_all(lambda m: seen.append(m.payload))
+    bus.on_malformed(errors.append)
+    good = {"type": "t", "payload": 1, "tabId": "js", "ts": 1}
+    browser.open_tab().post_raw("app", {"type": "pytabby:batch", "tabId": "js", "ts": 1, "v": 1,
+                                        "payload": [good, {"type": 3}, {**good, "payload": 2}]})
+    browser.open_tab().post_raw("app", {"type": "pytabby:batch", "tabId": "js", "ts": 1, "v": 1, "payload": "x"})
+    await browser.settle()
+    assert seen == [1, 2] and len(errors) == 2
+
+
+async def test_messages_published_just_before_close_still_go_out(browser):
+    a, b = open_buses(browser, 2)
+    seen = []
+    b.subscribe_all(seen.append)
+    a.publish("last", 1)
+    a.close()
+    await browser.settle()
+    assert [m.type for m in seen] == ["last"]
