@@ -84,6 +84,10 @@ class Platform(Protocol):
 
     def new_tab_id(self) -> str: ...
 
+    def defer(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the current task is done (a microtask), before any timer or event."""
+        ...
+
     def open_channel(
         self, name: str, on_message: Callable[[Any], None], on_bad_message: Callable[[str], None]
     ) -> Channel: ...

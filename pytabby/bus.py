@@ -22,11 +22,13 @@ from typing import Any
 from ._core.buffer import Overflow, check_buffer_args
 from ._core.envelope import Message, decode_all, encode, encode_batch
 from ._ports import Platform
-from ._runtime import current_loop, default_platform, warn_unclosed
+from ._runtime import default_platform, warn_unclosed
 from .emitter import Emitter, Handler, Stream, Unsubscribe
 from .errors import ClosedError, MalformedEnvelopeError
 
 logger = logging.getLogger("pytabby.bus")
+
+MAX_BATCH = 500  # messages per postMessage in a burst
 
 
 class TabBus:
@@ -50,6 +52,7 @@ class TabBus:
         platform = platform or default_platform()
         self._channel_name = channel
         self._tab_id = tab_id or platform.new_tab_id()
+        self._platform = platform
         self._clock = platform.clock
         self._buffer = buffer
         self._overflow: Overflow = overflow
@@ -60,6 +63,7 @@ class TabBus:
         self._malformed = 0
         self._coalesce = coalesce
         self._outgoing: list[tuple[dict[str, Any], Message]] = []
+        self._posted: list[Message] = []  # posted in this turn, delivered here at its end
         self._channel = platform.open_channel(channel, self._on_raw, self._on_unreadable)
         self._closed = False
 
@@ -106,15 +110,16 @@ class TabBus:
         message = Message(type=type, payload=payload, tab_id=self._tab_id, ts=wire["ts"], seq=seq)
         if not self._coalesce:
             self._channel.post(wire)
-            current_loop().call_soon(self._deliver, message)
+            self._platform.defer(lambda: self._deliver(message))
             return message
         if not self._outgoing:
-            current_loop().call_soon(self._flush)
+            self._platform.defer(self._flush)
         self._outgoing.append((wire, message))
+        if len(self._outgoing) >= MAX_BATCH:
+            self._post_outgoing()  # a long burst: let other tabs start on it while this one goes on
         return message
 
-    def _flush(self) -> None:
-        """Post what this turn published (one object, or one batch), then deliver it here."""
+    def _post_outgoing(self) -> None:
         outgoing, self._outgoing = self._outgoing, []
         if not outgoing or self._channel_closed:
             return
@@ -123,7 +128,13 @@ class TabBus:
         else:
             wires = [wire for wire, _ in outgoing]
             self._channel.post(encode_batch(wires, tab_id=self._tab_id, ts=wires[0]["ts"]))
-        for _, message in outgoing:
+        self._posted.extend(message for _, message in outgoing)
+
+    def _flush(self) -> None:
+        """Post what this turn published (one object, or batches), then deliver it here, in order."""
+        self._post_outgoing()
+        posted, self._posted = self._posted, []
+        for message in posted:
             self._deliver(message)
 
     def stream(
@@ -162,9 +173,10 @@ class TabBus:
         if self._closed:
             return
         self._handlers.emit(message.type, message)
-        for stream, wanted in list(self._streams.items()):
-            if wanted is None or wanted == message.type:
-                stream.push(message)
+        if self._streams:
+            for stream, wanted in list(self._streams.items()):
+                if wanted is None or wanted == message.type:
+                    stream.push(message)
 
     def close(self) -> None:
         """Leave the channel; open streams end after their buffered messages. Idempotent."""

@@ -61,7 +61,9 @@ class Emitter(Generic[T]):
 
     def emit(self, key: str, value: T) -> None:
         # Copy: a handler may unsubscribe (itself or others) while we iterate.
-        for handler in [*self._by_key.get(key, ()), *self._all]:
+        keyed = self._by_key.get(key)
+        handlers = [*keyed, *self._all] if keyed else self._all[:]
+        for handler in handlers:
             self._call(handler, value)
 
     def _call(self, handler: Handler[T], value: T) -> None:
@@ -70,7 +72,7 @@ class Emitter(Generic[T]):
         except Exception as exc:
             report_handler_error(exc, handler, self._what)
             return
-        if inspect.isawaitable(result):
+        if result is not None and inspect.isawaitable(result):
             task = asyncio.ensure_future(result, loop=current_loop())
             self._tasks.add(task)
             task.add_done_callback(lambda done: self._task_done(done, handler))

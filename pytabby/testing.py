@@ -343,6 +343,9 @@ class FakeTab:
         suffix = next(self._ids)
         return self.tab_id if suffix == 1 else f"{self.tab_id}.{suffix}"
 
+    def defer(self, callback: Callable[[], None]) -> None:
+        current_loop().call_soon(self.run, callback)
+
     def open_channel(self, name: str, on_message: Callable[[Any], None],
                      on_bad_message: Callable[[str], None]) -> _FakeChannel:
         channel = _FakeChannel(self, name, on_message)

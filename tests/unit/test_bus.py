@@ -266,3 +266,17 @@ async def test_messages_published_just_before_close_still_go_out(browser):
     a.close()
     await browser.settle()
     assert [m.type for m in seen] == ["last"]
+
+
+async def test_a_long_burst_goes_out_in_several_posts_still_in_order(browser):
+    from pytabby.bus import MAX_BATCH
+
+    a, b = open_buses(browser, 2)
+    seen, own = [], []
+    b.subscribe_all(lambda m: seen.append(m.payload))
+    a.subscribe_all(lambda m: own.append(m.payload))
+    for n in range(MAX_BATCH * 2 + 1):
+        a.publish("n", n)
+    await browser.settle()
+    assert browser.posts["app"] == 3
+    assert seen == own == list(range(MAX_BATCH * 2 + 1))

@@ -101,3 +101,30 @@ def test_message_is_frozen_and_checked():
         message.type = "u"  # type: ignore[misc]
     with pytest.raises(TypeError):
         Message("", 1, "a", 1.0)
+
+
+def test_a_batch_of_json_payloads_travels_as_one_json_string_and_decodes_to_the_same_messages():
+    from pytabby._core.envelope import decode_all, encode_batch
+
+    wires = [encode("t", {"n": n, "big": 2**60, "tup": (1,)}, tab_id="a", ts=1.0, seq=n) for n in range(3)]
+    batch = encode_batch(wires, tab_id="a", ts=1.0)
+    assert batch["enc"] == "json" and isinstance(batch["payload"], str)
+    messages = decode_all(structured_clone(batch))
+    assert [m.payload for m in messages] == [{"n": n, "big": 2**60, "tup": [1]} for n in range(3)]
+
+
+@pytest.mark.parametrize("odd", [b"\x00", math.nan, math.inf])
+def test_a_batch_with_bytes_or_non_finite_floats_travels_as_objects(odd):
+    from pytabby._core.envelope import decode_all, encode_batch
+
+    batch = encode_batch([encode("t", [odd], tab_id="a", ts=1.0, seq=0)], tab_id="a", ts=1.0)
+    assert "enc" not in batch and isinstance(batch["payload"], list)
+    (message,) = decode_all(structured_clone(batch))
+    assert message.payload == [odd] or math.isnan(message.payload[0])
+
+
+def test_a_json_batch_that_is_not_json_is_reported():
+    from pytabby._core.envelope import decode_all
+
+    (error,) = decode_all({"type": "pytabby:batch", "v": 1, "enc": "json", "payload": "[{", "tabId": "x", "ts": 1})
+    assert isinstance(error, MalformedEnvelopeError)
