@@ -35,8 +35,31 @@ def default_platform() -> Platform:
     return _platform
 
 
-def warn_unclosed(obj: Any) -> None:
-    warnings.warn(f"unclosed {obj!r}; call close() or use it as a context manager", ResourceWarning, stacklevel=2)
+class Closeable:
+    """Closes three ways: ``close()``, ``with``/``async with``, and a ``ResourceWarning`` if never closed."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def _needs_close(self) -> bool:
+        return not getattr(self, "_closed", True)
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Any:
+        return self.__enter__()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if self._needs_close():
+            warnings.warn(f"unclosed {self!r}; call close() or use it as a context manager", ResourceWarning,
+                          stacklevel=2)
 
 
 def current_loop() -> asyncio.AbstractEventLoop:

@@ -22,7 +22,7 @@ from typing import Any
 from ._core.buffer import Overflow, check_buffer_args
 from ._core.envelope import Message, decode_all, encode, encode_batch
 from ._ports import Platform
-from ._runtime import default_platform, warn_unclosed
+from ._runtime import Closeable, default_platform
 from .emitter import Emitter, Handler, Stream, Unsubscribe
 from .errors import ClosedError, MalformedEnvelopeError
 
@@ -31,7 +31,7 @@ logger = logging.getLogger("pytabby.bus")
 MAX_BATCH = 500  # messages per postMessage in a burst
 
 
-class TabBus:
+class TabBus(Closeable):
     """A message bus shared by every tab that opens the same channel name."""
 
     def __init__(
@@ -190,22 +190,6 @@ class TabBus:
             stream.close()
         self._handlers.clear()
         self._malformed_handlers.clear()
-
-    def __enter__(self) -> TabBus:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> TabBus:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        if not getattr(self, "_closed", True):
-            warn_unclosed(self)
 
 
 def create_bus(

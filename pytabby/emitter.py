@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from ._core.buffer import BoundedBuffer, Overflow
-from ._runtime import current_loop
+from ._runtime import Closeable, current_loop
 from .errors import ClosedError
 
 logger = logging.getLogger("pytabby")
@@ -100,7 +100,7 @@ class _Entry:
         return repr(self.handler)
 
 
-class Stream(Generic[T]):
+class Stream(Closeable, Generic[T]):
     """An async iterator over pushed items with a bounded buffer.
 
     Iteration ends quietly after ``close()``; it raises ``BufferOverflowError``
@@ -164,15 +164,3 @@ class Stream(Generic[T]):
         self._closed = True
         self._on_close()
         self._wake()
-
-    def __enter__(self) -> Stream[T]:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Stream[T]:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self.close()

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from ._core.election import Announce, ElectionState, Emit, Release
 from ._ports import LockHold, Platform, Timer
-from ._runtime import current_loop, default_platform, warn_unclosed
+from ._runtime import Closeable, current_loop, default_platform
 from .bus import TabBus
 from .emitter import Emitter, Handler, Stream, Unsubscribe
 from .errors import ClosedError
@@ -49,7 +49,7 @@ class LeaderEvent:
             raise ValueError(f"LeaderEvent.type must be one of {EVENT_TYPES}, got {self.type!r}")
 
 
-class LeaderElector:
+class LeaderElector(Closeable):
     def __init__(
         self,
         key: str,
@@ -338,18 +338,8 @@ class LeaderElector:
     def __enter__(self) -> LeaderElector:
         return self.start()
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> LeaderElector:
-        return self.start()
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        if getattr(self, "_state", None) is not None and self.started:
-            warn_unclosed(self)
+    def _needs_close(self) -> bool:
+        return getattr(self, "_state", None) is not None and self.started
 
 
 def _term_of(payload: Any) -> int | None:

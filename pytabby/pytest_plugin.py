@@ -6,12 +6,15 @@ stays in HTTP cache), ``tabs`` (a factory of pages with Pyodide and pytabby
 booted) and ``run_py``. Settings come from ``playwright.config.py`` in the
 rootdir, overridable with ``--pytabby-*`` options.
 
-    def test_one_leader(tabs, run_py):
+    from pytabby.pytest_plugin import kill_leader, wait_for_leader
+
+    def test_hand_over(tabs, run_py):
         pages = tabs(3)
         for page in pages:
-            run_py(page, "from pytabby import create_leader_elector\\n"
-                         "le = create_leader_elector('k'); le.start()")
-        wait_for_leader(pages, "le")
+            run_py(page, "from pytabby import create_leader_elector\n"
+                         "le = create_leader_elector('k').start()")
+        _, rest = kill_leader(pages, "le")
+        wait_for_leader(rest, "le")
 """
 
 from __future__ import annotations
@@ -194,11 +197,61 @@ def wait_py(page: Any, condition: str, timeout: float | None = None) -> None:
     )
 
 
-def boot(page: Any, url: str, timeout: float) -> Any:
-    page.goto(url)
-    page.wait_for_function("() => window.pytabbyReady !== undefined", timeout=timeout)
-    page.evaluate("() => window.pytabbyReady")
-    return page
+def wait_for_leader(pages: list[Any], elector: str, timeout: float | None = None) -> Any:
+    """Wait until exactly one page leads and every page names it; return that page.
+
+    ``elector`` is a Python expression, in each tab, for its ``LeaderElector``
+    (e.g. ``"leader"`` or ``"sock.elector"``).
+    """
+    ids = [run_py(page, f"{elector}.tab_id") for page in pages]
+    # Some page of the list leads: the others learn it within a message round trip.
+    wait_py(pages[0], f"{elector}.leader_id in {ids!r}", timeout)
+    chief_id = run_py(pages[0], f"{elector}.leader_id")
+    for page in pages:
+        wait_py(page, f"{elector}.leader_id == {chief_id!r}", timeout)
+    leading = [page for page in pages if run_py(page, f"{elector}.is_leader")]
+    if len(leading) != 1:
+        raise AssertionError(f"{len(leading)} pages lead {elector}")
+    return leading[0]
+
+
+def kill_leader(pages: list[Any], elector: str) -> tuple[Any, list[Any]]:
+    """Close the leading page (as a user closing the tab); returns it and the pages left."""
+    chief = wait_for_leader(pages, elector)
+    chief.close()
+    return chief, [page for page in pages if page is not chief]
+
+
+class Frozen:
+    """A page whose JavaScript is halted by the debugger (its Web Locks stay held).
+
+    In headless Chromium, CDP ``Page.setWebLifecycleState`` has no effect; ``Debugger.pause`` does.
+    Use as a context manager, or call ``unfreeze()``.
+    """
+
+    def __init__(self, page: Any) -> None:
+        self._session = page.context.new_cdp_session(page)
+        self._session.send("Debugger.enable")
+        self._session.send("Debugger.pause")
+
+    def unfreeze(self) -> None:
+        self._session.send("Debugger.resume")
+        self._session.detach()
+
+    def __enter__(self) -> Frozen:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.unfreeze()
+
+
+def freeze(page: Any) -> Frozen:
+    return Frozen(page)
+
+
+def set_offline(page: Any, offline: bool = True) -> None:
+    """Take the page's whole browser context off the network (WebSockets drop), or back on."""
+    page.context.set_offline(offline)
 
 
 class TabFactory:

@@ -28,7 +28,7 @@ from typing import Any, Literal
 from ._core.backoff import backoff as default_backoff
 from ._core.routing import Data, Forwarder, FrameOrder, Outbox, parse_reply
 from ._ports import Platform, Socket, Timer
-from ._runtime import current_loop, default_platform, warn_unclosed
+from ._runtime import Closeable, current_loop, default_platform
 from .bus import TabBus
 from .emitter import Emitter, Handler, Stream, Unsubscribe
 from .errors import ClosedError, RequestError
@@ -40,7 +40,7 @@ SocketState = Literal["no-leader", "connecting", "open", "reconnecting", "closed
 STATES: tuple[str, ...] = ("no-leader", "connecting", "open", "reconnecting", "closed")
 
 
-class SharedSocket:
+class SharedSocket(Closeable):
     def __init__(
         self,
         url: str,
@@ -401,24 +401,6 @@ class SharedSocket:
     def _check_open(self) -> None:
         if self._closed:
             raise ClosedError(f"{self!r} is closed")
-
-    # -- resources -----------------------------------------------------------
-
-    def __enter__(self) -> SharedSocket:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> SharedSocket:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        if not getattr(self, "_closed", True):
-            warn_unclosed(self)
 
 
 class _Request:

@@ -205,3 +205,27 @@ def test_pyscript_page_imports_pytabby_and_talks_to_other_tabs(pytabby_context, 
         wait_py(shared_tabs[0], "any(m[0] == 'pyscript-hello' for m in seen['pyscript-demo'])")
     finally:
         page.close()
+
+
+def test_micropip_installs_the_wheel_from_its_url(pytabby_context):
+    from pathlib import Path
+
+    (wheel,) = (Path(__file__).resolve().parents[2] / "web" / "dist").glob("pytabby-*.whl")
+    page = pytabby_context.new_page()
+    try:
+        page.goto("/bench/bare.html")
+        page.wait_for_function("() => window.bareReady !== undefined")
+        page.evaluate("() => window.bareReady")
+        version = page.evaluate("""async (wheel) => {
+            await pyodide.loadPackage("micropip");
+            return await pyodide.runPythonAsync(`
+import micropip
+await micropip.install(f"{__import__('js').location.origin}/dist/${wheel}")
+import pytabby
+from importlib.metadata import version
+[pytabby.__version__, version("pytabby")]
+`).then((r) => r.toJs());
+        }""", wheel.name)
+        assert version[0] == version[1] == wheel.name.split("-")[1]
+    finally:
+        page.close()

@@ -1,0 +1,64 @@
+"""pytabby unchanged in a plain Pyodide Web Worker, sharing bus, election and socket with a main-thread tab."""
+
+from __future__ import annotations
+
+import json
+
+from pytabby.pytest_plugin import run_py, server_stats, wait_py
+
+
+def in_worker(page, code: str):
+    return page.evaluate("(code) => window.runInWorker(code)", code)
+
+
+def wait_worker(page, condition: str) -> None:
+    page.wait_for_function(
+        """async (condition) => Boolean(await window.runInWorker(condition))""", arg=condition, polling=50)
+
+
+SETUP = """
+import js
+from pytabby import create_bus, create_leader_elector, create_shared_socket
+bus = create_bus(NAME)
+heard = []
+bus.subscribe("hi", lambda msg: heard.append(msg.tab_id))
+elector = create_leader_elector(NAME + "-lead").start()
+sock = create_shared_socket(f"ws://{js.location.host}/ws", key=NAME)
+frames = []
+sock.on_message(frames.append)
+bus.tab_id
+"""
+
+
+def test_a_worker_and_a_main_thread_tab_share_bus_election_and_socket(tabs, pytabby_context, pytabby_server, name):
+    (main,) = tabs(1)
+    worker_page = pytabby_context.new_page()
+    try:
+        worker_page.goto("/worker-example.html")
+        worker_page.wait_for_function("() => window.workerReady !== undefined")
+        worker_page.evaluate("() => window.workerReady")
+        setup = SETUP.replace("NAME", repr(name))
+        main_id = run_py(main, setup)
+        worker_id = in_worker(worker_page, setup)
+        # The bus: each hears the other.
+        run_py(main, "bus.publish('hi')")
+        in_worker(worker_page, "bus.publish('hi')")
+        wait_py(main, f"{worker_id!r} in heard")
+        wait_worker(worker_page, f"{main_id!r} in heard")
+        # One election across both, one server connection.
+        wait_py(main, "elector.leader_id is not None and sock.state == 'open'")
+        wait_worker(worker_page, "elector.leader_id is not None and sock.state == 'open'")
+        leaders = [run_py(main, "elector.is_leader"), in_worker(worker_page, "elector.is_leader")]
+        assert sorted(leaders) == [False, True]
+        assert run_py(main, "elector.leader_id") == in_worker(worker_page, "elector.leader_id")
+        # A frame sent from the worker reaches both through the one socket.
+        in_worker(worker_page, f"sock.send({json.dumps('from the worker ' + name)})")
+        wait_py(main, f"'from the worker {name}' in frames")
+        wait_worker(worker_page, f"'from the worker {name}' in frames")
+        # Closing the main-thread tab hands leadership to the worker if the tab led.
+        if leaders[0]:
+            main.close()
+            wait_worker(worker_page, "elector.is_leader and sock.is_leader and sock.state == 'open'")
+        assert server_stats(pytabby_server)["connections"] >= 1
+    finally:
+        worker_page.close()
