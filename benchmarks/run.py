@@ -34,6 +34,7 @@ from pytabby.pytest_plugin import DEFAULTS, ServerThread, run_py  # noqa: E402
 NOW_JS = "(performance.timeOrigin + performance.now())"
 NOW_PY = "(js.performance.timeOrigin + js.performance.now())"
 _names = itertools.count()
+SETTLE_MS = 3000  # after booting tabs: let background wasm compilation finish before timing
 
 
 @dataclass(frozen=True)
@@ -333,24 +334,25 @@ for i in range({count}):
         ))
 
     def _handover_trials(self, trials: int, url: str, setup: str, python: bool = False) -> list[float]:
+        """All tabs open and settled first, then the leader is closed ``trials`` times in a row.
+
+        Booting a Pyodide tab keeps both cores busy for seconds (wasm compilation); booting none
+        between trials keeps that noise out of the hand-over figure, for every contender alike.
+        """
         key = f"ho-{next(_names)}"
-        samples = []
-        open_page = self.py_pages if python else (lambda count: self.raw_pages(count, url))
-        leader, follower = open_page(2)
-        for page in (leader, follower):
+        pages = self.py_pages(trials + 1) if python else self.raw_pages(trials + 1, url)
+        for page in pages:  # joined in order, so the lock queue is the page order
             self._join(page, setup, key, python)
-            if page is leader:
+            if page is pages[0]:
                 page.wait_for_function("() => window.acquiredAt > 0")
-        for _ in range(trials):
-            follower.evaluate("() => { window.acquiredAt = 0; }")
+        pages[0].wait_for_timeout(SETTLE_MS)
+        samples = []
+        for leader, successor in zip(pages, pages[1:]):
             started = time.time() * 1000
             leader.close()
-            follower.wait_for_function("() => window.acquiredAt > 0", polling=5)
-            samples.append(follower.evaluate("() => window.acquiredAt") - started)
-            (fresh,) = open_page(1)
-            self._join(fresh, setup, key, python)
-            leader, follower = follower, fresh
-        self.close([leader, follower])
+            successor.wait_for_function("() => window.acquiredAt > 0", polling=5)
+            samples.append(successor.evaluate("() => window.acquiredAt") - started)
+        self.close(pages)
         return samples
 
     @staticmethod

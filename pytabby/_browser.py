@@ -135,6 +135,7 @@ class BrowserLockHold:
     def __init__(self, name: str, steal: bool, on_granted: Callable[[], None],
                  on_lost: Callable[[BaseException | None], None]) -> None:
         self._released = False
+        self._granted_yet = False
         self._on_granted = on_granted
         self._on_lost = on_lost
         self._proxies = _Proxies()
@@ -146,6 +147,7 @@ class BrowserLockHold:
         self._watch = asyncio.ensure_future(self._until_settled(request))
 
     def _granted(self, lock: Any) -> Any:
+        self._granted_yet = True
         if not self._released:
             self._on_granted()
         return self._hold.promise
@@ -164,9 +166,10 @@ class BrowserLockHold:
         if self._released:
             return
         self._released = True
-        if self._abort is not None:
-            self._abort.abort()  # withdraws a request still waiting; no effect once granted
-        self._hold.resolve()
+        if self._granted_yet:
+            self._hold.resolve()
+        elif self._abort is not None:
+            self._abort.abort()  # withdraws a request still waiting in line
 
 
 class BrowserLocks:

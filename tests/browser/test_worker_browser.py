@@ -62,3 +62,32 @@ def test_a_worker_and_a_main_thread_tab_share_bus_election_and_socket(tabs, pyta
         assert server_stats(pytabby_server)["connections"] >= 1
     finally:
         worker_page.close()
+
+
+def test_a_pyscript_worker_shares_bus_election_and_socket_with_a_main_thread_tab(tabs, pytabby_context):
+    (main,) = tabs(1)
+    run_py(main, """
+import js
+from pytabby import create_bus, create_leader_elector, create_shared_socket
+demo_bus = create_bus("pyscript-worker-demo")
+worker_states = []
+worker_frames = []
+demo_bus.subscribe("worker-state", lambda msg: worker_states.append(msg.payload))
+demo_bus.subscribe("worker-frame", lambda msg: worker_frames.append(msg.payload))
+demo_elector = create_leader_elector("pyscript-worker-demo").start()
+demo_sock = create_shared_socket(f"ws://{js.location.host}/ws", key="pyscript-worker-demo")
+""")
+    worker_page = pytabby_context.new_page()
+    try:
+        worker_page.goto("/pyscript-worker.html")
+        wait_py(main, "worker_states and worker_states[-1]['socket'] == 'open' and worker_states[-1]['leader_id']",
+                timeout=120_000)
+        run_py(main, "demo_bus.publish('ask')")
+        wait_py(main, "demo_sock.state == 'open' and demo_elector.leader_id is not None")
+        state = run_py(main, "worker_states[-1]")
+        assert state["leader_id"] == run_py(main, "demo_elector.leader_id")
+        assert state["leader"] != run_py(main, "demo_elector.is_leader")  # exactly one of the two leads
+        run_py(main, "demo_sock.send('hello worker')")
+        wait_py(main, "'hello worker' in worker_frames")
+    finally:
+        worker_page.close()
