@@ -191,8 +191,9 @@ def run_py(page: Any, code: str) -> Any:
 
 def wait_py(page: Any, condition: str, timeout: float | None = None) -> None:
     """Wait until the Python expression ``condition`` is true in ``page`` (polled, no fixed sleep)."""
+    # bool() in Python: a PyProxy (of an empty list, say) would be truthy in JS.
     page.wait_for_function(
-        "([code]) => Boolean(window.pyodide.runPython(code))", arg=[condition], polling=20,
+        "([code]) => window.pyodide.runPython(code) === true", arg=[f"bool({condition})"], polling=20,
         timeout=timeout,
     )
 

@@ -13,7 +13,8 @@ def in_worker(page, code: str):
 
 def wait_worker(page, condition: str) -> None:
     page.wait_for_function(
-        """async (condition) => Boolean(await window.runInWorker(condition))""", arg=condition, polling=50)
+        """async (condition) => (await window.runInWorker(condition)) === true""", arg=f"bool({condition})",
+        polling=50)
 
 
 SETUP = """
