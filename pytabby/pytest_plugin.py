@@ -259,16 +259,28 @@ class TabFactory:
     """``tabs(n)``: n pages of the session's profile, each with Pyodide and pytabby booted.
 
     Pages are opened together (boots overlap) and closed after the test.
+    ``tabs(n, isolated=True)`` opens them in a browser context of this test's own
+    instead: no BroadcastChannel or lock is shared with other tests, at the price
+    of a cold HTTP cache (a non-persistent context does not keep the wasm).
     """
 
-    def __init__(self, context: Any, config: dict[str, Any]) -> None:
+    def __init__(self, context: Any, config: dict[str, Any], new_context: Callable[[], Any] | None = None) -> None:
         self._context = context
         self._config = config
+        self._new_context = new_context
+        self._isolated: Any = None
         self.opened: list[Any] = []
 
-    def __call__(self, count: int = 1, url: str | None = None) -> list[Any]:
+    def __call__(self, count: int = 1, url: str | None = None, *, isolated: bool = False) -> list[Any]:
         target = url or self._config["page_url"]
-        pages = [self._context.new_page() for _ in range(count)]
+        context = self._context
+        if isolated:
+            if self._new_context is None:
+                raise RuntimeError("this TabFactory cannot make isolated contexts")
+            if self._isolated is None:
+                self._isolated = self._new_context()
+            context = self._isolated
+        pages = [context.new_page() for _ in range(count)]
         self.opened.extend(pages)
         for page in pages:
             page.goto(target, wait_until="commit")
@@ -281,11 +293,31 @@ class TabFactory:
         for page in self.opened:
             if not page.is_closed():
                 page.close()
+        if self._isolated is not None:
+            self._isolated.close()
+
+
+@pytest.fixture(scope="session")
+def pytabby_browser(pytabby_playwright: Any, pytabby_config: dict[str, Any]) -> Iterator[Any]:
+    """A second Chromium, launched on first use, for isolated (non-persistent) contexts."""
+    browser = pytabby_playwright.chromium.launch(
+        executable_path=pytabby_config["executable_path"], args=pytabby_config["args"],
+        headless=pytabby_config["headless"],
+    )
+    yield browser
+    browser.close()
 
 
 @pytest.fixture
-def tabs(pytabby_context: Any, pytabby_config: dict[str, Any]) -> Iterator[Callable[..., list[Any]]]:
-    factory = TabFactory(pytabby_context, pytabby_config)
+def tabs(
+    request: pytest.FixtureRequest, pytabby_context: Any, pytabby_config: dict[str, Any], pytabby_server: str
+) -> Iterator[Callable[..., list[Any]]]:
+    def new_context() -> Any:
+        context = request.getfixturevalue("pytabby_browser").new_context(base_url=pytabby_server)
+        context.set_default_timeout(pytabby_config["timeout"])
+        return context
+
+    factory = TabFactory(pytabby_context, pytabby_config, new_context)
     yield factory
     factory.close_all()
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "web"
+DEFAULT_ROOT = (Path(__file__).parent.parent / "web").resolve()
 FRAME_LOG_LIMIT = 100_000
 # Pinned by the npm lock file, so cached hard (the wasm alone is 9.6 MB); the rest revalidates (ETag).
 IMMUTABLE = ("/node_modules/", "/dist/pyodide.asm.", "/dist/python_stdlib.zip")
@@ -104,6 +104,9 @@ class Hub:
             await client.close(code=1012, message=b"simulated outage")
 
 
+HUB = web.AppKey("hub", Hub)
+
+
 def _offered_protocols(request: web.Request) -> tuple[str, ...]:
     header = request.headers.get("Sec-WebSocket-Protocol", "")
     return tuple(p.strip() for p in header.split(",") if p.strip())
@@ -141,22 +144,31 @@ async def cache_headers(request: web.Request, handler: Any) -> web.StreamRespons
 
 
 def build_app(root: Path = DEFAULT_ROOT, *, control: bool = False) -> web.Application:
+    """The app serving ``root``; for a folder other than ``web/``, files it lacks
+    (Pyodide and the wheel in ``/dist/``, ``/pytabby-boot.js``, ``/playground.html``...)
+    come from ``web/``, so a user's pages can load pytabby from the same origin."""
     hub = Hub()
     app = web.Application(middlewares=[cache_headers])
-    app["hub"] = hub
+    app[HUB] = hub
+    roots = [root.resolve()] + ([DEFAULT_ROOT] if root.resolve() != DEFAULT_ROOT else [])
 
-    async def index(request: web.Request) -> web.FileResponse:
-        return web.FileResponse(root / "index.html")
+    async def static(request: web.Request) -> web.FileResponse:
+        relative = request.match_info["path"] or "index.html"
+        for base in roots:
+            candidate = (base / relative).resolve()
+            # resolve() folds "..": a path that leaves the folder is not served from it.
+            if candidate.is_relative_to(base) and candidate.is_file():
+                return web.FileResponse(candidate)
+        raise web.HTTPNotFound()
 
     async def stats(request: web.Request) -> web.Response:
         return web.json_response(hub.stats())
 
-    app.router.add_get("/", index)
     app.router.add_get("/ws", hub.handle)
     app.router.add_get("/stats", stats)
     if control:
         _add_control_routes(app, hub)
-    app.router.add_static("/", root, show_index=False, follow_symlinks=False)
+    app.router.add_get("/{path:.*}", static)
     return app
 
 

@@ -181,3 +181,11 @@ electors[{name!r}].on_all(lambda ev: audit.postMessage(to_js([ev.type, electors[
     assert sum(1 for entry in log if entry[0] == "acquire") >= 30  # one per hand-over
     terms = [entry[2] for entry in log if entry[0] == "acquire"]
     assert terms == sorted(terms) and len(set(terms)) == len(terms)
+
+
+def test_isolated_tabs_do_not_share_locks_with_the_session_profile(tabs, name):
+    shared = tabs(1)
+    isolated = tabs(1, isolated=True)
+    start_electors(shared + isolated, name)
+    for page in shared + isolated:
+        wait_py(page, f"electors[{name!r}].is_leader")

@@ -80,3 +80,21 @@ async def test_static_files_carry_cache_headers(pytabby_server):
         async with session.get(f"{pytabby_server}/playground.html") as page:
             assert page.headers["Cache-Control"] == "no-cache"
             assert "Last-Modified" in page.headers  # so a revalidation costs a 304
+
+
+async def test_a_users_folder_is_served_with_pytabbys_assets_beside_it_and_no_path_escapes(tmp_path):
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from pytabby.server import build_app
+
+    (tmp_path / "index.html").write_text("my app")
+    (tmp_path / "playground.html").write_text("my own playground")
+    async with TestClient(TestServer(build_app(tmp_path))) as client:
+        assert await (await client.get("/")).text() == "my app"
+        assert await (await client.get("/playground.html")).text() == "my own playground"
+        boot = await client.get("/pytabby-boot.js")
+        assert boot.status == 200 and "loadPyodide" in await boot.text()
+        assert (await client.get("/dist/pyodide-lock.json")).status == 200
+        assert (await client.get("/../pyproject.toml")).status == 404
+        assert (await client.get("/%2e%2e/pyproject.toml")).status == 404
+        assert (await client.get("/missing.html")).status == 404
