@@ -229,3 +229,16 @@ from importlib.metadata import version
         assert version[0] == version[1] == wheel.name.split("-")[1]
     finally:
         page.close()
+
+
+def test_message_timestamps_use_the_clock_the_tabs_share(shared_tabs, name):
+    """ts is performance.timeOrigin + performance.now() (ms), comparable across tabs."""
+    open_bus(shared_tabs[:1], name)
+    before, ts, after = run_py(shared_tabs[0], f"""
+import js
+now = lambda: js.performance.timeOrigin + js.performance.now()
+before = now()
+ts = buses[{name!r}].publish('t').ts
+[before, ts, now()]
+""")
+    assert before - 1 <= ts <= after + 1  # performance.now() is coarsened to 0.1 ms here
