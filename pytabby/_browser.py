@@ -148,9 +148,10 @@ class BrowserLockHold:
         self._watch = asyncio.ensure_future(self._until_settled(request))
 
     def _granted(self, lock: Any) -> Any:
+        if self._released:
+            return None  # withdrawn while the grant was on its way: let the lock go at once
         self._granted_yet = True
-        if not self._released:
-            self._on_granted()
+        self._on_granted()
         return self._hold.promise
 
     async def _until_settled(self, request: Any) -> None:
