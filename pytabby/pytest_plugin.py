@@ -251,7 +251,11 @@ def freeze(page: Any) -> Frozen:
 
 
 def set_offline(page: Any, offline: bool = True) -> None:
-    """Take the page's whole browser context off the network (WebSockets drop), or back on."""
+    """Take the page's whole browser context off the network, or back on.
+
+    New requests and WebSocket connections fail; Chromium keeps WebSockets that are already
+    open, so pair it with a server-side drop to test a reconnect that cannot succeed.
+    """
     page.context.set_offline(offline)
 
 

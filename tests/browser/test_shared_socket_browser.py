@@ -190,3 +190,24 @@ def test_chat_demo_three_tabs_one_connection_and_text_stays_text(tabs):
         page.wait_for_function("() => document.querySelectorAll('#messages li').length >= 1")
         assert page.locator("#messages li").first.inner_text().endswith(attack)
         assert page.evaluate("() => [window.pwned, document.querySelectorAll('#messages img').length]") == [None, 0]
+
+
+def test_while_offline_reconnects_fail_and_back_online_the_queue_flushes(tabs, pytabby_server, name):
+    """Chromium's offline emulation keeps open WebSockets (measured) but fails new ones."""
+    from pytabby.pytest_plugin import set_offline
+
+    pages = tabs(2, isolated=True)  # offline applies to a whole context: keep it to this test's own
+    share(pages, name, "backoff=lambda: iter([0.1] * 10_000)")
+    wait_open(pages, name)
+    leader = leader_of(pages, name)
+    set_offline(leader, True)
+    try:
+        attempts = run_py(leader, f"socks[{name!r}]._connection")
+        post(pytabby_server, "/control/outage?seconds=0.1")  # the one connection drops
+        wait_py(leader, f"socks[{name!r}]._connection >= {attempts + 5}")  # five reconnects tried...
+        assert run_py(leader, f"socks[{name!r}].state") == "reconnecting"  # ...and all failed
+        run_py(pages[1], f"socks[{name!r}].send('queued while offline')")
+    finally:
+        set_offline(leader, False)
+    for page in pages:
+        wait_py(page, f"socks[{name!r}].state == 'open' and 'queued while offline' in inbox[{name!r}]")
