@@ -70,10 +70,14 @@ def _with_nulls(value: Any) -> Any:
 
 def _convert_other(value: Any, convert: Any, cache: Any) -> Any:
     if isinstance(value, (bytes, bytearray, memoryview)):
-        array = js.Uint8Array.new(len(value))
-        array.assign(value)
-        return array
+        return _uint8_array(value)
     raise TypeError(f"{type(value).__name__} cannot be sent between tabs")
+
+
+def _uint8_array(data: bytes | bytearray | memoryview) -> Any:
+    array = js.Uint8Array.new(len(data))
+    array.assign(data)  # one copy of the whole buffer
+    return array
 
 
 def _to_py(value: Any) -> Any:
@@ -177,13 +181,16 @@ class BrowserLockHold:
 class BrowserLocks:
     def __init__(self) -> None:
         self._locks = js.navigator.locks
+        self._probes: set[asyncio.Task[None]] = set()  # referenced until done
 
     def request(self, name: str, *, steal: bool, on_granted: Callable[[], None],
                 on_lost: Callable[[BaseException | None], None]) -> LockHold:
         return BrowserLockHold(name, steal, on_granted, on_lost)
 
     def try_request(self, name: str, on_result: Callable[[LockHold | None], None]) -> None:
-        asyncio.ensure_future(self._try_request(name, on_result))
+        probe = asyncio.ensure_future(self._try_request(name, on_result))
+        self._probes.add(probe)
+        probe.add_done_callback(self._probes.discard)
 
     async def _try_request(self, name: str, on_result: Callable[[LockHold | None], None]) -> None:
         hold = js.Promise.withResolvers()
@@ -236,7 +243,7 @@ class BrowserSocket:
         listener.on_close(int(event.code), str(event.reason), bool(event.wasClean))
 
     def send(self, data: str | bytes) -> None:
-        self._socket.send(data if isinstance(data, str) else _convert_other(data, None, None))
+        self._socket.send(data if isinstance(data, str) else _uint8_array(data))
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         self._detach()
@@ -258,6 +265,7 @@ class BrowserPlatform:
         offset = float(js.performance.timeOrigin + js.performance.now()) - time.monotonic() * 1000
         self.clock = LoopClock(lambda: offset + time.monotonic() * 1000)
         self._proxies = _Proxies()
+        self._locks: BrowserLocks | None = None
         self._lifecycle_handlers: list[Callable[[str, bool], None]] = []
 
     @property
@@ -266,7 +274,9 @@ class BrowserPlatform:
             raise LeaderElectionUnavailable("Web Locks need a secure context (https or localhost)")
         if getattr(js.navigator, "locks", None) is None:
             raise LeaderElectionUnavailable("this browser has no Web Locks API (navigator.locks)")
-        return BrowserLocks()
+        if self._locks is None:
+            self._locks = BrowserLocks()
+        return self._locks
 
     def new_tab_id(self) -> str:
         return new_tab_id()

@@ -77,6 +77,7 @@ class LeaderElector(Closeable):
         self._timer: Timer | None = None
         self._last_heard = 0.0
         self._taking_over = False
+        self._takeover: asyncio.Future[None] | None = None  # referenced while it runs
         self._suspended = False
         self._closed = False
         self._remove_lifecycle: Any = None
@@ -310,7 +311,7 @@ class LeaderElector(Closeable):
             return
         silent_for = self._now() - self._last_heard
         if silent_for >= self._liveness_timeout:
-            asyncio.ensure_future(self._take_over_if_held())
+            self._takeover = asyncio.ensure_future(self._take_over_if_held())
         elif silent_for >= self._heartbeat_interval:
             self._ping()
 

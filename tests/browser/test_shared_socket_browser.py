@@ -196,7 +196,7 @@ def test_while_offline_reconnects_fail_and_back_online_the_queue_flushes(tabs, p
     """Chromium's offline emulation keeps open WebSockets (measured) but fails new ones."""
     from pytabby.pytest_plugin import set_offline
 
-    pages = tabs(2, isolated=True)  # offline applies to a whole context: keep it to this test's own
+    pages = tabs(2)  # offline applies to the whole profile: no other test has tabs open meanwhile
     share(pages, name, "backoff=lambda: iter([0.1] * 10_000)")
     wait_open(pages, name)
     leader = leader_of(pages, name)
