@@ -3,16 +3,20 @@
 Run ``python -m pytabby.server`` (host side, needs aiohttp). ``/ws`` relays every
 frame to every client, the sender included, except JSON requests
 (``{"request_id": ..., "op": ...}``) which are answered on their connection only.
-``GET /stats`` reports connection and frame counts. With ``--control`` the test
-hooks under ``/control/`` are enabled (broadcast, outage, frame log, reset).
+``GET /stats`` reports connection and frame counts. ``/ws/ticks`` is a second hub
+that also pushes a tick (``{"type": "tick", "seq", "t", "value"}``) every half
+second, for the dashboard demo. With ``--control`` the test hooks under
+``/control/`` are enabled (broadcast, outage, frame log, reset).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import logging
+import random
 import time
 from collections import deque
 from pathlib import Path
@@ -22,6 +26,7 @@ from aiohttp import WSMsgType, web
 
 DEFAULT_ROOT = (Path(__file__).parent.parent / "web").resolve()
 FRAME_LOG_LIMIT = 100_000
+TICK_SECONDS = 0.5
 # Pinned by the npm lock file, so cached hard (the wasm alone is 9.6 MB); the rest revalidates (ETag).
 IMMUTABLE = ("/node_modules/", "/dist/pyodide.asm.", "/dist/python_stdlib.zip")
 LONG_CACHE = "public, max-age=604800, immutable"
@@ -107,6 +112,17 @@ class Hub:
 HUB = web.AppKey("hub", Hub)
 
 
+async def tick_forever(hub: Hub) -> None:
+    """A random walk, one tick per TICK_SECONDS, to every client of ``hub``."""
+    value = 50.0
+    for seq in itertools.count(1):
+        value = min(100.0, max(0.0, value + random.uniform(-5, 5)))
+        if hub.clients:
+            tick = {"type": "tick", "seq": seq, "t": time.time() * 1000, "value": round(value, 2)}
+            await hub.broadcast(json.dumps(tick))
+        await asyncio.sleep(TICK_SECONDS)
+
+
 def _offered_protocols(request: web.Request) -> tuple[str, ...]:
     header = request.headers.get("Sec-WebSocket-Protocol", "")
     return tuple(p.strip() for p in header.split(",") if p.strip())
@@ -161,10 +177,19 @@ def build_app(root: Path = DEFAULT_ROOT, *, control: bool = False) -> web.Applic
                 return web.FileResponse(candidate)
         raise web.HTTPNotFound()
 
+    ticks = Hub()
+
     async def stats(request: web.Request) -> web.Response:
-        return web.json_response(hub.stats())
+        return web.json_response({**hub.stats(), "ticks_connections": len(ticks.clients)})
+
+    async def run_ticker(app: web.Application) -> Any:
+        ticker = asyncio.create_task(tick_forever(ticks))
+        yield
+        ticker.cancel()
 
     app.router.add_get("/ws", hub.handle)
+    app.router.add_get("/ws/ticks", ticks.handle)
+    app.cleanup_ctx.append(run_ticker)
     app.router.add_get("/stats", stats)
     if control:
         _add_control_routes(app, hub)

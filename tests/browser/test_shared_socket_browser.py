@@ -211,3 +211,17 @@ def test_while_offline_reconnects_fail_and_back_online_the_queue_flushes(tabs, p
         set_offline(leader, False)
     for page in pages:
         wait_py(page, f"socks[{name!r}].state == 'open' and 'queued while offline' in inbox[{name!r}]")
+
+
+def test_dashboard_three_tabs_plot_the_same_ticks_from_one_connection(tabs, pytabby_server):
+    pages = tabs(3, url="/dashboard.html")
+    for page in pages:
+        page.wait_for_function("() => document.querySelector('#status').className === 'ready'")
+    for page in pages:
+        wait_py(page, "ticks.state == 'open' and len(seen_ticks) >= 3", timeout=30_000)
+    assert server_stats(pytabby_server)["ticks_connections"] == 1
+    first = run_py(pages[0], "seen_ticks[-1]")
+    for page in pages:  # every tab gets each tick once, in order, including the latest
+        wait_py(page, f"{first} in seen_ticks")
+        assert run_py(page, f"seen_ticks == sorted(set(seen_ticks))")
+        assert page.locator("#line").get_attribute("points").count(",") >= 3

@@ -98,3 +98,14 @@ async def test_a_users_folder_is_served_with_pytabbys_assets_beside_it_and_no_pa
         assert (await client.get("/../pyproject.toml")).status == 404
         assert (await client.get("/%2e%2e/pyproject.toml")).status == 404
         assert (await client.get("/missing.html")).status == 404
+
+
+async def test_the_ticks_hub_pushes_numbered_ticks_to_its_clients(pytabby_server):
+    async with aiohttp.ClientSession() as session:
+        client = await session.ws_connect(f"{pytabby_server}/ws/ticks")
+        first = json.loads((await client.receive(timeout=5)).data)
+        second = json.loads((await client.receive(timeout=5)).data)
+        assert first["type"] == second["type"] == "tick" and second["seq"] > first["seq"]
+        assert 0 <= first["value"] <= 100
+        assert (await stats(session, pytabby_server))["ticks_connections"] == 1
+        await client.close()
