@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 import sys
-import time
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -77,7 +76,7 @@ def new_tab_id() -> str:
 class LoopClock:
     """Wall-clock milliseconds and timers on the running asyncio loop (the webloop in a tab)."""
 
-    def __init__(self, now_ms: Callable[[], float] = lambda: time.time() * 1000) -> None:
+    def __init__(self, now_ms: Callable[[], float]) -> None:
         self.now_ms = now_ms
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:

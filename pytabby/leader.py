@@ -139,8 +139,8 @@ class LeaderElector(Closeable):
             return
         was_leader = self.is_leader
         self._apply(self._state.stop())
-        if was_leader and self._bus is not None:
-            self._bus.publish("resign", {"term": self.term})
+        if was_leader:
+            self._publish("resign")
         self._teardown()
 
     def close(self) -> None:
@@ -253,13 +253,12 @@ class LeaderElector(Closeable):
         for stream in list(self._streams):
             stream.push(event)
 
-    def _publish(self, kind: str) -> None:
+    def _publish(self, kind: str, **fields: Any) -> None:
         if self._bus is not None and not self._bus.closed:
-            self._bus.publish(kind, {"term": self._state.term})
+            self._bus.publish(kind, {"term": self._state.term, **fields})
 
     def _ping(self) -> None:
-        if self._bus is not None and not self._bus.closed:
-            self._bus.publish("ping", {"term": self._state.term, "leader": self._state.leader_id})
+        self._publish("ping", leader=self._state.leader_id)
 
     def _drop_hold(self) -> None:
         hold, self._hold = self._hold, None

@@ -85,9 +85,7 @@ class Hub:
         self.peak = max(self.peak, len(self.clients))
         try:
             async for frame in ws:
-                if frame.type == WSMsgType.TEXT:
-                    await self._on_frame(ws, frame.data)
-                elif frame.type == WSMsgType.BINARY:
+                if frame.type in (WSMsgType.TEXT, WSMsgType.BINARY):
                     await self._on_frame(ws, frame.data)
         finally:
             self.clients.discard(ws)

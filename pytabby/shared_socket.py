@@ -224,7 +224,7 @@ class SharedSocket(Closeable):
         self._bus.publish("send", {"id": send_id, "first": self._outbox.first_unacked, "data": data})
 
     def _on_frame(self, msg: Any) -> None:
-        frame = msg.payload if isinstance(msg.payload, dict) else {}
+        frame = _fields(msg)
         term, seq, data = frame.get("term"), frame.get("seq"), frame.get("data")
         if not (isinstance(term, int) and isinstance(seq, int) and isinstance(data, (str, bytes))):
             return
@@ -248,7 +248,7 @@ class SharedSocket(Closeable):
             future.set_result(result)
 
     def _on_ack(self, msg: Any) -> None:
-        ack = msg.payload if isinstance(msg.payload, dict) else {}
+        ack = _fields(msg)
         origin, through = ack.get("origin"), ack.get("id")
         if not isinstance(origin, str) or not isinstance(through, int):
             return
@@ -257,7 +257,7 @@ class SharedSocket(Closeable):
             self._outbox.acked(through)
 
     def _on_state(self, msg: Any) -> None:
-        update = msg.payload if isinstance(msg.payload, dict) else {}
+        update = _fields(msg)
         state, term = update.get("state"), update.get("term")
         if msg.tab_id == self.tab_id or state not in STATES or not isinstance(term, int):
             return
@@ -292,8 +292,7 @@ class SharedSocket(Closeable):
         # Runs synchronously inside the elector before it lets go of the lock.
         self._close_socket()
         self._forwarder.abandon()
-        self._publish_state("no-leader")
-        self._set_state("no-leader")
+        self._set_leader_state("no-leader")
 
     def _on_hello(self, msg: Any) -> None:
         if self.is_leader and msg.tab_id != self.tab_id:
@@ -302,7 +301,7 @@ class SharedSocket(Closeable):
     def _on_send(self, msg: Any) -> None:
         if not self.is_leader:
             return
-        send = msg.payload if isinstance(msg.payload, dict) else {}
+        send = _fields(msg)
         send_id, first, data = send.get("id"), send.get("first"), send.get("data")
         if not (isinstance(send_id, int) and isinstance(first, int) and isinstance(data, (str, bytes))):
             logger.warning("%r ignored a malformed send from %s", self, msg.tab_id)
@@ -427,6 +426,11 @@ class _Listener:
 
     def on_close(self, code: int, reason: str, was_clean: bool) -> None:
         self._owner._dropped(self._generation, code, reason)
+
+
+def _fields(msg: Any) -> dict[str, Any]:
+    """A bus message's payload as a dict ({} for anything else, so field checks reject it)."""
+    return msg.payload if isinstance(msg.payload, dict) else {}
 
 
 def _dumps(obj: Any) -> str:
