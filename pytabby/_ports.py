@@ -73,9 +73,16 @@ class Clock(Protocol):
 
 
 class Platform(Protocol):
-    """Everything a tab offers pytabby. One per tab (per JS realm)."""
+    """Everything a tab offers pytabby. One per tab (per JS realm).
 
-    clock: Clock
+    Members are read-only, so any object with these attributes (``FakeTab``, a
+    user's own) is a ``Platform`` to a type checker.
+    """
+
+    @property
+    def clock(self) -> Clock:
+        """Milliseconds since the epoch and timers on the tab's event loop."""
+        ...
 
     @property
     def locks(self) -> LockManager:
