@@ -1,0 +1,1 @@
+"""pytabby's test kit for multi-tab tests of Pyodide apps."""
