@@ -10,6 +10,7 @@ WebSocket for all tabs of an app.
 """
 
 from ._core.envelope import Message
+from ._core.safe_json import JSONTooDeepError, loads as safe_loads
 from .bus import TabBus, create_bus
 from .emitter import Stream
 from .leader import LeaderElector, LeaderEvent, create_leader_elector
@@ -29,6 +30,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BufferOverflowError",
     "ClosedError",
+    "JSONTooDeepError",
     "LeaderElectionUnavailable",
     "LeaderElector",
     "LeaderEvent",
@@ -43,4 +45,5 @@ __all__ = [
     "create_bus",
     "create_leader_elector",
     "create_shared_socket",
+    "safe_loads",
 ]

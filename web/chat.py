@@ -1,33 +1,28 @@
-# The chat demo: purrtabby's "Complete Example", in Python, on pytabby's SharedSocket.
+"""The chat demo: purrtabby's "Complete Example", in Python, on pytabby's SharedSocket."""
+
+from __future__ import annotations
+
 import asyncio
-import json
 import time
+from typing import Any
 
-from js import document, location, window
-from pyodide.ffi import create_proxy
-from pyodide.http import pyfetch
+from js import document
 
-from pytabby import create_bus, create_shared_socket
+from demo_common import PageLife, plural, poll_stats, ready, show, show_role, ws_url
+from pytabby import JSONTooDeepError, create_bus, create_shared_socket, safe_loads
 
 # ========== Initialization ==========
-ws_url = f"{'wss' if location.protocol == 'https:' else 'ws'}://{location.host}/ws"
-sock = create_shared_socket(ws_url, key="chat-app")
+page = PageLife()
+sock = create_shared_socket(ws_url("/ws"), key="chat-app")
 presence = create_bus("chat-app-presence", tab_id=sock.tab_id)
 other_tabs: set[str] = set()
 
 
-def show(element_id: str, text: str, css_class: str = "") -> None:
-    element = document.getElementById(element_id)
-    element.textContent = text  # always text, never HTML: user input cannot inject markup
-    if css_class:
-        element.className = f"badge {css_class}"
-
-
 # ========== Receive Server Messages (All Tabs) ==========
-def handle_server_message(data):
+def handle_server_message(data: str | bytes) -> None:
     try:
-        message = json.loads(data)
-    except (TypeError, ValueError):
+        message = safe_loads(data)  # bounded: a hostile, deeply nested frame cannot crash the tab
+    except (JSONTooDeepError, UnicodeDecodeError, ValueError):
         return  # not our JSON: someone else's frame on the hub
     if not isinstance(message, dict) or message.get("type") != "chat":
         return
@@ -40,10 +35,9 @@ sock.on_message(handle_server_message)
 
 
 # ========== Role and connection state ==========
-def refresh_badges(*_):
+def refresh_badges(*_: Any) -> None:
     show("tab-id", f"tab {sock.tab_id}")
-    show("role", "leader" if sock.is_leader else "follower", "leader" if sock.is_leader else "")
-    show("socket-state", f"socket {sock.state}", sock.state)
+    show_role(sock)
 
 
 sock.on_state(refresh_badges)
@@ -51,7 +45,7 @@ sock.elector.on_all(refresh_badges)
 
 
 # ========== Count tabs and server connections ==========
-def on_presence(msg):
+def on_presence(msg: Any) -> None:
     if msg.tab_id == sock.tab_id:
         return
     if msg.type == "bye":
@@ -64,30 +58,16 @@ def on_presence(msg):
 
 presence.subscribe_all(on_presence)
 presence.publish("hello")
-
-
-async def poll_server_connections():
-    while True:
-        try:
-            stats = await (await pyfetch("/stats")).json()
-            tabs = len(other_tabs) + 1
-            connections = stats["connections"]
-            show("connections", f"{tabs} tab{'s' * (tabs != 1)}, "
-                                f"{connections} server connection{'s' * (connections != 1)}")
-        except Exception as exc:  # the server may be restarting; try again next round
-            show("connections", f"stats unavailable ({exc})")
-        await asyncio.sleep(1)
-
-
-stats_task = asyncio.ensure_future(poll_server_connections())
+stats_task = asyncio.ensure_future(poll_stats(
+    lambda stats: f"{plural(len(other_tabs) + 1, 'tab')}, {plural(stats['connections'], 'server connection')}"))
 
 
 # ========== Send Messages to Server (All Tabs) ==========
-def send_to_server(data):
+def send_to_server(data: dict[str, Any]) -> None:
     sock.send_json(data)  # queued and forwarded by the leader, whichever tab that is
 
 
-def on_submit(event):
+def on_submit(event: Any) -> None:
     event.preventDefault()
     field = document.getElementById("message-input")
     if field.value:
@@ -95,23 +75,20 @@ def on_submit(event):
         field.value = ""
 
 
-submit_proxy = create_proxy(on_submit)
-document.getElementById("chat-form").addEventListener("submit", submit_proxy)
+page.listen(document.getElementById("chat-form"), "submit", on_submit)
 
 
-# ========== Cleanup ==========
-def on_pagehide(event):
+# ========== Cleanup (a real close, not the back/forward cache) ==========
+def leave() -> None:
+    stats_task.cancel()
     presence.publish("bye")
     presence.close()
     sock.close()
 
 
-pagehide_proxy = create_proxy(on_pagehide)
-window.addEventListener("pagehide", pagehide_proxy)
+page.on_close(leave)
 
 for element_id in ("message-input", "send-btn"):
     document.getElementById(element_id).disabled = False
 refresh_badges()
-status = document.getElementById("status")
-status.textContent = "Ready. Open more tabs of this page: they share one server connection."
-status.className = "ready"
+ready("Ready. Open more tabs of this page: they share one server connection.")

@@ -1,62 +1,52 @@
-# The dashboard demo: the server's tick stream, received once per browser and plotted in every tab.
+"""The dashboard demo: the server's tick stream, received once per browser and plotted in every tab."""
+
+from __future__ import annotations
+
 import asyncio
-import json
 from collections import deque
+from typing import Any
 
-from js import document, location
-from pyodide.http import pyfetch
+from js import document
 
-from pytabby import create_shared_socket
+from demo_common import PageLife, plural, poll_stats, ready, show, show_role, ws_url
+from pytabby import JSONTooDeepError, create_shared_socket, safe_loads
 
 WIDTH, HEIGHT, POINTS = 640, 200, 60
 
-ticks = create_shared_socket(f"{'wss' if location.protocol == 'https:' else 'ws'}://{location.host}/ws/ticks",
-                             key="dashboard")
+page = PageLife()
+ticks = create_shared_socket(ws_url("/ws/ticks"), key="dashboard")
 values: deque[float] = deque(maxlen=POINTS)
-seen_ticks: list[int] = []  # tick numbers in arrival order (the tests read it)
 
 
-def on_tick(data):
+def on_tick(data: str | bytes) -> None:
     try:
-        tick = json.loads(data)
-    except (TypeError, ValueError):
+        tick = safe_loads(data)
+    except (JSONTooDeepError, UnicodeDecodeError, ValueError):
         return
     if not isinstance(tick, dict) or tick.get("type") != "tick":
         return
-    seen_ticks.append(tick["seq"])
     values.append(float(tick["value"]))
     step = WIDTH / (POINTS - 1)
     points = " ".join(f"{i * step:.1f},{HEIGHT - v / 100 * HEIGHT:.1f}" for i, v in enumerate(values))
     document.getElementById("line").setAttribute("points", points)
-    document.getElementById("last-tick").textContent = f"tick {tick['seq']}: {tick['value']}"
+    show("last-tick", f"tick {tick['seq']}: {tick['value']}")
 
 
-def show_role(*_):
-    role = document.getElementById("role")
-    role.textContent = "leader" if ticks.is_leader else "follower"
-    role.className = "badge leader" if ticks.is_leader else "badge"
-    state = document.getElementById("socket-state")
-    state.textContent = f"socket {ticks.state}"
-    state.className = f"badge {ticks.state}"
-
-
-async def poll_connections():
-    while True:
-        try:
-            stats = await (await pyfetch("/stats")).json()
-            count = stats["ticks_connections"]
-            document.getElementById("connections").textContent = (
-                f"{count} server connection{'s' * (count != 1)}")
-        except Exception as exc:  # the server may be restarting; try again next round
-            document.getElementById("connections").textContent = f"stats unavailable ({exc})"
-        await asyncio.sleep(1)
+def refresh_badges(*_: Any) -> None:
+    show_role(ticks)
 
 
 ticks.on_message(on_tick)
-ticks.on_state(show_role)
-ticks.elector.on_all(show_role)
-poller = asyncio.ensure_future(poll_connections())
-show_role()
-status = document.getElementById("status")
-status.textContent = "Ready. Open more tabs: they plot the same ticks from one connection."
-status.className = "ready"
+ticks.on_state(refresh_badges)
+ticks.elector.on_all(refresh_badges)
+poller = asyncio.ensure_future(poll_stats(lambda stats: plural(stats["ticks_connections"], "server connection")))
+
+
+def leave() -> None:
+    poller.cancel()
+    ticks.close()
+
+
+page.on_close(leave)
+refresh_badges()
+ready("Ready. Open more tabs: they plot the same ticks from one connection.")

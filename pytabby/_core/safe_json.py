@@ -22,6 +22,8 @@ import json
 import re
 from typing import Any
 
+from ..errors import PytabbyError
+
 MAX_JSON_DEPTH = 64
 
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)  # brackets inside strings do not nest
@@ -29,7 +31,7 @@ _NON_BRACKETS = re.compile(r"[^\[\]{}]+")
 _INNERMOST_PAIR = re.compile(r"[\[{][\]}]")
 
 
-class JSONTooDeepError(ValueError):
+class JSONTooDeepError(PytabbyError, ValueError):
     """JSON text nested deeper than the limit; it was not parsed."""
 
     def __init__(self, max_depth: int) -> None:

@@ -11,7 +11,8 @@ def test_all_lists_exactly_the_public_names_and_each_exists():
     assert sorted(pytabby.__all__) == sorted({
         "BufferOverflowError", "ClosedError", "LeaderElectionUnavailable", "LeaderElector", "LeaderEvent",
         "MalformedEnvelopeError", "Message", "PytabbyError", "QueueFullError", "RequestError", "SharedSocket",
-        "Stream", "TabBus", "create_bus", "create_leader_elector", "create_shared_socket",
+        "Stream", "TabBus", "create_bus", "create_leader_elector", "create_shared_socket", "JSONTooDeepError",
+        "safe_loads",
     })
     for name in pytabby.__all__:
         assert getattr(pytabby, name) is not None
@@ -25,8 +26,8 @@ def test_factories_take_the_promised_arguments_in_order():
 
 
 def test_every_error_derives_from_the_one_base():
-    for name in ("BufferOverflowError", "ClosedError", "LeaderElectionUnavailable", "MalformedEnvelopeError",
-                 "QueueFullError", "RequestError"):
+    for name in ("BufferOverflowError", "ClosedError", "JSONTooDeepError", "LeaderElectionUnavailable",
+                 "MalformedEnvelopeError", "QueueFullError", "RequestError"):
         assert issubclass(getattr(pytabby, name), pytabby.PytabbyError)
 
 
