@@ -162,7 +162,7 @@ async def test_request_times_out_and_is_forgotten(browser):
     await browser.advance(2.1)
     with pytest.raises(TimeoutError):
         await pending
-    assert socks[1]._requests == {}
+    assert socks[1].awaiting == 0
 
 
 async def test_an_unanswered_request_is_resent_to_a_new_leader_with_the_same_id(browser):
