@@ -25,10 +25,11 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
-from ._core import link as core
+from ._core import link_io as core
 from ._core.backoff import backoff as default_backoff
-from ._core.link import Connection, Heartbeat, SocketLink
-from ._core.routing import STATES, Data, decode
+from ._core.link import SocketLink
+from ._core.link_io import STATES, Connection, Heartbeat, decode
+from ._core.requests import Data
 from ._ports import Platform, Socket, Timer
 from ._runtime import Closeable, current_loop, default_platform
 from .bus import TabBus

@@ -11,8 +11,7 @@ outbox to the new leader: nothing is lost, and only a frame the dead leader
 wrote but never acknowledged can reach the server twice.
 
 Server frames fan out as ``(term, seq, data)``; ``FrameOrder`` counts gaps in
-``seq`` and refuses repeats and jumps past ``MAX_SEQ_JUMP``. Protocol messages
-are decoded once, by ``decode``, into frozen dataclasses.
+``seq`` and refuses repeats and jumps past ``MAX_SEQ_JUMP``.
 
     >>> outbox = Outbox(limit=10)
     >>> outbox.add("hi")
@@ -27,10 +26,8 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
 from ..errors import QueueFullError
-
-Data = str | bytes
+from .requests import Data
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +150,9 @@ class Forwarder:
             lane.early.clear()
 
 
+MAX_SEQ_JUMP = 10_000  # more frames than this missed at once is not a gap but a forgery
+
+
 class FrameOrder:
     """A receiving tab's view of the leader's frame sequence (the leader's term is checked before)."""
 
@@ -178,74 +178,3 @@ class FrameOrder:
             self.gaps += 1
         self.last_seq = seq
         return True
-
-
-# -- wire messages on the socket's private channel, checked once here ------------
-
-MAX_SEQ_JUMP = 10_000  # more frames than this missed at once is not a gap but a forgery
-MAX_TERM = 2**53  # terms and ids beyond JS's safe integers are not ours
-
-STATES = ("no-leader", "connecting", "open", "reconnecting", "closed")
-
-
-@dataclass(frozen=True, slots=True)
-class FrameMsg:
-    sender: str
-    term: int
-    seq: int
-    data: Data
-
-
-@dataclass(frozen=True, slots=True)
-class SendMsg:
-    sender: str
-    id: int
-    first: int
-    data: Data
-
-
-@dataclass(frozen=True, slots=True)
-class AckMsg:
-    sender: str
-    origin: str
-    id: int
-
-
-@dataclass(frozen=True, slots=True)
-class StateMsg:
-    """The leader's socket state; ``connection`` numbers its sockets within ``term``, ``seq`` its frames."""
-
-    sender: str
-    state: str
-    term: int
-    connection: int
-    seq: int
-
-
-@dataclass(frozen=True, slots=True)
-class HelloMsg:
-    sender: str
-
-
-WireMessage = FrameMsg | SendMsg | AckMsg | StateMsg | HelloMsg
-
-
-def decode(type: str, payload: Any, sender: str) -> WireMessage | None:
-    """The protocol message in a bus message, or None when a field is missing or out of range."""
-    fields = payload if isinstance(payload, dict) else {}
-    data = fields.get("data")
-    if type == "hello":
-        return HelloMsg(sender)
-    if type == "frame" and _count(fields, "term", "seq") and isinstance(data, (str, bytes)):
-        return FrameMsg(sender, fields["term"], fields["seq"], data)
-    if type == "send" and _count(fields, "id", "first") and isinstance(data, (str, bytes)):
-        return SendMsg(sender, fields["id"], fields["first"], data)
-    if type == "ack" and _count(fields, "id") and isinstance(fields.get("origin"), str):
-        return AckMsg(sender, fields["origin"], fields["id"])
-    if type == "state" and _count(fields, "term", "connection", "seq") and fields.get("state") in STATES:
-        return StateMsg(sender, fields["state"], fields["term"], fields["connection"], fields["seq"])
-    return None
-
-
-def _count(fields: dict[str, Any], *names: str) -> bool:
-    return all(type(fields.get(name)) is int and 0 <= fields[name] <= MAX_TERM for name in names)

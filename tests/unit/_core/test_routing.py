@@ -1,21 +1,9 @@
-"""Outbox, Forwarder, FrameOrder and the socket's wire messages: pure, synchronous."""
+"""Outbox, Forwarder, FrameOrder pure, synchronous."""
 
 import pytest
 
 from pytabby import QueueFullError
-from pytabby._core.routing import (
-    MAX_SEQ_JUMP,
-    AckMsg,
-    Forwarder,
-    FrameMsg,
-    FrameOrder,
-    HelloMsg,
-    Outbox,
-    SendMsg,
-    StateMsg,
-    Write,
-    decode,
-)
+from pytabby._core.routing import MAX_SEQ_JUMP, Forwarder, FrameOrder, Outbox, Write
 
 
 def written(forwarder: Forwarder) -> list[tuple[str, int]]:
@@ -121,31 +109,3 @@ def test_frame_order_syncs_to_the_leaders_count():
     assert not order.accept(3, 50_000) and order.accept(3, 50_001) and order.gaps == 0
     order.sync(3, 10)  # an older state message never winds it back
     assert not order.accept(3, 50_001)
-
-
-@pytest.mark.parametrize(("type_", "payload", "decoded"), [
-    ("frame", {"term": 2, "seq": 3, "data": "x"}, FrameMsg("s", 2, 3, "x")),
-    ("send", {"id": 1, "first": 1, "data": b"b"}, SendMsg("s", 1, 1, b"b")),
-    ("ack", {"origin": "t", "id": 4}, AckMsg("s", "t", 4)),
-    ("state", {"state": "open", "term": 1, "connection": 2, "seq": 0}, StateMsg("s", "open", 1, 2, 0)),
-    ("hello", None, HelloMsg("s")),
-])
-def test_decode_builds_each_message_once(type_, payload, decoded):
-    assert decode(type_, payload, "s") == decoded
-
-
-@pytest.mark.parametrize(("type_", "payload"), [
-    ("frame", {"term": 1.0, "seq": 1, "data": "x"}),
-    ("frame", {"term": True, "seq": 1, "data": "x"}),
-    ("frame", {"term": 1, "seq": 1, "data": 5}),
-    ("frame", {"term": 10**15 * 10**3, "seq": 1, "data": "x"}),
-    ("frame", {"term": -1, "seq": 1, "data": "x"}),
-    ("send", {"id": 1, "data": "x"}),
-    ("ack", {"origin": 1, "id": 1}),
-    ("state", {"state": "bogus", "term": 1, "connection": 1, "seq": 0}),
-    ("state", {"state": "open", "term": 1}),
-    ("frame", ["term", 1]),
-    ("other", {}),
-])
-def test_decode_refuses_missing_or_out_of_range_fields(type_, payload):
-    assert decode(type_, payload, "s") is None
