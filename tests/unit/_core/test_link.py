@@ -1,0 +1,274 @@
+"""SocketLink, fed by hand: its moves, its heartbeat, and what it refuses from the channel."""
+
+import itertools
+import json
+
+import pytest
+
+from pytabby._core.link import IllegalMove, SocketLink
+from pytabby._core.link_io import (
+    AckMsg, Answered, CloseSocket, Connect, Deliver, FrameMsg, Heartbeat, HelloMsg, Post, RetryAfter, SendMsg,
+    SetState, StateMsg, TickAfter, Write,
+)
+from pytabby._core.requests import Reply, answer, confirmation, parse_request
+from pytabby._core.routing import MAX_SEQ_JUMP
+
+BEAT = Heartbeat(interval=5.0, timeout=12.0)
+
+
+def make(tab_id="tab-1", **options) -> SocketLink:
+    options.setdefault("backoff", lambda: itertools.repeat(1.0))
+    options.setdefault("heartbeat", None)
+    return SocketLink(tab_id, **options)
+
+
+def kinds(effects) -> list[str]:
+    return [type(effect).__name__ for effect in effects]
+
+
+def leading(link: SocketLink, now: float = 0.0):
+    """Acquire term 1 and open the first connection; returns it."""
+    link.acquired(1)
+    connect = [e for e in link.effects() if isinstance(e, Connect)][0]
+    link.opened(connect.connection, now)
+    link.effects()
+    return connect.connection
+
+
+def posted(effects, type_: str) -> list:
+    return [e.payload for e in effects if isinstance(e, Post) and e.type == type_]
+
+
+def test_a_leader_connects_opens_and_says_so():
+    link = make()
+    link.acquired(1)
+    assert link.effects() == [SetState("connecting"), Post("state", {"state": "connecting", "term": 1,
+                                                                     "connection": 0, "seq": 0}),
+                              Connect(link.lead.connection)]
+    link.opened(link.lead.connection, 0.0)
+    assert link.effects() == [SetState("open"), Post("state", {"state": "open", "term": 1, "connection": 1,
+                                                               "seq": 0})]
+    assert link.role == "open" and link.state == "open"
+
+
+def test_a_drop_retries_after_the_backoff_and_a_replaced_socket_cannot_act():
+    link = make()
+    first = leading(link)
+    link.closed(first, 1006, now=10.0)
+    effects = link.effects()
+    assert kinds(effects) == ["SetState", "Post", "RetryAfter"] and effects[-1] == RetryAfter(1.0)
+    link.tick(10.5)  # woken early: sleeps again for the rest
+    assert link.effects() == [RetryAfter(0.5)]
+    link.tick(11.0)
+    (connect,) = link.effects()
+    assert isinstance(connect, Connect) and connect.connection is not first
+    link.opened(first, 11.1)  # the old socket's late events change nothing
+    link.server_frame(first, "stale", 11.2)
+    link.closed(first, 1000, 11.3)
+    assert link.effects() == [] and link.role == "reconnecting"
+
+
+def test_without_reconnect_a_drop_stops_and_every_tab_shows_closed():
+    link = make(reconnect=False)
+    connection = leading(link)
+    link.closed(connection, 1006, 1.0)
+    assert link.role == "stopped" and link.state == "closed"
+    assert posted(link.effects(), "state")[0]["state"] == "closed"
+
+
+@pytest.mark.parametrize("move", ["opened", "lost", "close_twice"])
+def test_an_illegal_move_raises_and_changes_nothing(move):
+    link = make()
+    if move == "opened":
+        connection = leading(link)
+        before = (link.role, link.state, link.lead.connection)
+        with pytest.raises(IllegalMove):
+            link.acquired(2)
+        assert (link.role, link.state, link.lead.connection) == before and link.effects() == []
+        return
+    if move == "lost":
+        with pytest.raises(IllegalMove, match="'lost' is not allowed while 'follower'"):
+            link.lost()
+        assert link.role == "follower" and link.effects() == []
+        return
+    link.close()
+    link.effects()
+    with pytest.raises(IllegalMove):
+        link.close()
+    assert link.role == "done" and link.effects() == []
+
+
+def test_losing_leadership_closes_the_socket_before_saying_no_leader():
+    link = make()
+    connection = leading(link)
+    link.lost()
+    effects = link.effects()
+    assert effects[0] == CloseSocket(connection, 1000, "leader stepped down")
+    assert posted(effects, "state")[0]["state"] == "no-leader" and link.state == "no-leader"
+    assert link.lead is None and link.role == "follower"
+
+
+def test_sends_are_written_in_order_with_one_cumulative_ack_per_tab():
+    link = make()
+    connection = leading(link)
+    for n in (2, 1, 3):  # the bus may reorder: id 2 waits for id 1
+        link.bus_message(SendMsg("tab-2", n, 1, f"m{n}"))
+    effects = link.effects()
+    assert [e.data for e in effects if isinstance(e, Write)] == ["m1", "m2", "m3"]
+    assert posted(effects, "ack") == [{"origin": "tab-2", "id": 2}, {"origin": "tab-2", "id": 3}]
+    assert all(e.connection is connection for e in effects if isinstance(e, Write))
+
+
+def test_a_follower_forgets_a_send_only_when_the_leader_acks_it():
+    link = make("tab-2")
+    link.leader_changed("tab-1", 1)
+    link.send("a")
+    link.send("b")
+    link.bus_message(AckMsg("tab-1", "tab-2", 1))
+    assert [p.data for p in link.outbox.pending()] == ["b"]
+
+
+def test_a_new_leader_gets_the_whole_outbox_again_and_is_asked_for_its_state():
+    link = make("tab-2")
+    link.leader_changed("tab-1", 1)
+    link.send("a")
+    link.send("b")
+    link.effects()
+    link.leader_changed("tab-3", 2)
+    effects = link.effects()
+    assert effects[0] == Post("hello", None)
+    assert posted(effects, "send") == [{"id": 1, "first": 1, "data": "a"}, {"id": 2, "first": 1, "data": "b"}]
+
+
+def test_the_heartbeat_pings_at_its_interval_and_any_frame_counts_as_life():
+    link = make(heartbeat=BEAT)
+    link.acquired(1)
+    connection = link.lead.connection
+    link.opened(connection, 0.0)
+    assert TickAfter(5.0) in link.effects()
+    link.tick(5.0)
+    ping, tick = link.effects()
+    assert isinstance(ping, Write) and parse_request(ping.data).op == "echo" and tick == TickAfter(5.0)
+    link.server_frame(connection, "news", 9.0)  # not a pong, but the connection lives
+    link.tick(10.0)
+    assert kinds(link.effects()) == ["Post", "Write", "TickAfter"]
+    link.tick(20.9)
+    assert link.role == "open"  # heard at 9.0: silent only from 21.0
+    link.effects()
+    link.tick(21.0)
+    effects = link.effects()
+    assert effects[0] == CloseSocket(connection, 4000, "no frame within the heartbeat timeout")
+    assert link.role == "reconnecting" and effects[-1] == RetryAfter(1.0)
+
+
+def test_a_pong_keeps_the_connection_alive_and_is_not_delivered():
+    link = make(heartbeat=BEAT)
+    link.acquired(1)
+    connection = link.lead.connection
+    link.opened(connection, 0.0)
+    link.tick(5.0)
+    ping = [e for e in link.effects() if isinstance(e, Write)][0]
+    link.server_frame(connection, answer(parse_request(ping.data)).text, 5.1)
+    assert posted(link.effects(), "frame") == []
+    link.tick(12.0)
+    assert link.role == "open"
+
+
+def follower(seq: int = 0) -> SocketLink:
+    link = make("tab-2")
+    link.leader_changed("tab-1", 3)
+    link.bus_message(StateMsg("tab-1", "open", 3, 1, seq))
+    link.effects()
+    return link
+
+
+def frame(seq: int, data="x", sender="tab-1", term=3) -> FrameMsg:
+    return FrameMsg(sender, term, seq, data)
+
+
+def test_frames_are_delivered_only_from_the_known_leader_in_its_term():
+    link = follower()
+    link.bus_message(frame(1, "real"))
+    link.bus_message(frame(2, "forged", sender="tab-9"))
+    link.bus_message(frame(2, "old term", term=2))
+    link.bus_message(frame(2, "future term", term=10**15))
+    link.bus_message(frame(2, "real 2"))
+    assert [e.data for e in link.effects() if isinstance(e, Deliver)] == ["real", "real 2"]
+    assert link.refused == 3
+
+
+def test_a_wild_seq_jump_is_refused_and_the_real_frames_go_on():
+    link = follower()
+    link.bus_message(frame(1))
+    link.bus_message(frame(10**9, "forged"))
+    link.bus_message(frame(2 + MAX_SEQ_JUMP, "too far"))
+    link.bus_message(frame(2, "next"))
+    assert [e.data for e in link.effects() if isinstance(e, Deliver)] == ["x", "next"]
+
+
+def test_acks_count_only_from_the_leader_and_never_past_what_was_sent():
+    link = follower()
+    link.send("a")
+    link.send("b")
+    link.bus_message(AckMsg("tab-9", "tab-2", 1000))  # a stranger
+    link.bus_message(AckMsg("tab-1", "tab-2", 1000))  # the leader's name, but ids never sent
+    assert link.outbox.last_id == 2 and len(link.outbox) == 2 and link.refused == 2
+
+
+def test_state_counts_only_from_the_leader():
+    link = follower()
+    link.bus_message(StateMsg("tab-9", "closed", 3, 1, 0))
+    link.bus_message(StateMsg("tab-1", "closed", 10**15, 1, 0))
+    assert link.state == "open" and link.refused == 2
+
+
+def test_a_leader_answers_hello_from_another_tab_with_its_state():
+    link = make()
+    leading(link)
+    link.bus_message(HelloMsg("tab-1"))
+    assert link.effects() == []
+    link.bus_message(HelloMsg("tab-2"))
+    assert posted(link.effects(), "state") == [{"state": "open", "term": 1, "connection": 1, "seq": 0}]
+
+
+def test_a_reply_resolves_its_request_and_is_delivered_as_a_frame_too():
+    link = follower()
+    rid = link.awaiting.new_request_id()
+    link.send(json.dumps({"op": "echo", "data": 1, "request_id": rid}), rid)
+    reply = answer(parse_request(json.dumps({"op": "echo", "data": 1, "request_id": rid}))).text
+    link.bus_message(frame(1, reply))
+    assert link.effects()[-2:] == [Answered(rid, Reply(rid, 1, None, False)), Deliver(reply)]
+    assert len(link.awaiting) == 0
+
+
+def test_a_confirmation_resolves_and_is_never_delivered():
+    link = follower()
+    cid = link.awaiting.new_confirm_id()
+    link.send(json.dumps({"confirm_id": cid}), cid)
+    link.effects()
+    link.bus_message(frame(1, confirmation(cid)))
+    link.bus_message(frame(2, confirmation("another-tab-c1")))
+    assert link.effects() == [Answered(cid, None)]
+
+
+def test_a_deep_reply_like_frame_is_delivered_as_data_and_counted():
+    link = follower()
+    rid = link.awaiting.new_request_id()
+    link.send(json.dumps({"request_id": rid}), rid)
+    link.effects()
+    deep = '{"note": {"request_id": "x"}, "d": ' + "[" * 7000 + "]" * 7000 + "}"
+    link.bus_message(frame(1, deep))
+    assert link.effects() == [Deliver(deep)] and link.deep_frames == 1 and len(link.awaiting) == 1
+
+
+def test_an_unanswered_request_goes_again_with_its_id_when_a_new_connection_opens():
+    link = follower()
+    rid = link.awaiting.new_request_id()
+    text = json.dumps({"op": "ignore", "request_id": rid})
+    link.send(text, rid)
+    link.bus_message(AckMsg("tab-1", "tab-2", 1))  # written on connection 1
+    link.effects()
+    link.bus_message(StateMsg("tab-1", "reconnecting", 3, 1, 0))
+    assert posted(link.effects(), "send") == []
+    link.bus_message(StateMsg("tab-1", "open", 3, 2, 0))
+    assert posted(link.effects(), "send") == [{"id": 2, "first": 2, "data": text}]
