@@ -68,6 +68,7 @@ class SharedSocket(Closeable):
         self._sockets: dict[Connection, Socket] = {}
         self._timers: dict[type, Timer] = {}
         self._answers: dict[str, asyncio.Future[Any]] = {}
+        self._attempts = 0
         self._unsubscribe = [
             self._bus.subscribe_all(self._on_bus),
             self._elector.on("acquire", lambda event: self._feed(self._link.acquired, event.term)),
@@ -96,6 +97,8 @@ class SharedSocket(Closeable):
     gaps = property(lambda self: self._link.order.gaps, doc="Breaks in the leader's frame numbering (missed frames).")
     refused = property(lambda self: self._link.refused + self._link.order.refused,
                        doc="Protocol messages ignored: not from the leader, out of bounds or malformed.")
+    connect_attempts = property(lambda self: self._attempts,
+                                doc="WebSockets this tab tried to open while leading (each reconnect counts).")
     deep_frames = property(lambda self: self._link.deep_frames,
                            doc="Reply-like server frames nested past the JSON bound: delivered as data, unparsed.")
 
@@ -237,6 +240,7 @@ class SharedSocket(Closeable):
                 effect.seconds, lambda: self._feed(self._link.tick, self._now()))
 
     def _connect(self, connection: Connection) -> None:
+        self._attempts += 1
         try:
             self._sockets[connection] = self._platform.connect(self._url, self._protocols,
                                                                _Listener(self, connection))

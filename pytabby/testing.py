@@ -272,9 +272,8 @@ class FakeServer:
         """End a stall: what the stalled server held back is read now, in order."""
         self.stalled = False
         held, self._held = self._held, []
-        for socket, data in held:
-            if socket in self.connections:
-                self._receive(socket, data)
+        for socket, data in held:  # written before any close: a stopped process still reads it
+            self._receive(socket, data)
 
     def broadcast(self, data: str | bytes) -> None:
         if self.stalled:

@@ -178,6 +178,7 @@ class SocketLink:
     def send(self, data: Data, answer_id: str | None = None, *, over_limit: bool = False) -> None:
         """Queue ``data`` for the server; with ``answer_id`` it also awaits that answer."""
         send_id = self.outbox.add(data, over_limit=over_limit)
+        self._forwarder.saw(self.tab_id, send_id)
         if answer_id is not None:
             if answer_id not in self.awaiting:
                 self.awaiting.add(answer_id, data if isinstance(data, str) else data.decode())
@@ -207,6 +208,8 @@ class SocketLink:
         elif isinstance(message, SendMsg):
             if self.lead is not None:
                 self._on_send(message, self.lead)
+            else:
+                self._forwarder.saw(message.sender, message.id)
         elif self.lead is not None and message.sender != self.tab_id:  # hello: a tab asks for the state
             self._publish_state()
 
@@ -232,10 +235,11 @@ class SocketLink:
         self._effects.append(Deliver(data))
 
     def _on_ack(self, ack: AckMsg) -> None:
-        if ack.sender != self.leader_id or (ack.origin == self.tab_id and ack.id > self.outbox.last_id):
+        # The leader wrote what it acks, so it learns only about its own outbox from them.
+        if ack.sender != self.leader_id or ack.origin == self.tab_id and ack.id > self.outbox.last_id \
+                or self.lead is None and not self._forwarder.learn_ack(ack.origin, ack.id):
             self.refused += 1
             return
-        self._forwarder.learn_ack(ack.origin, ack.id)
         if ack.origin == self.tab_id:
             for send_id in self.outbox.acked(ack.id):
                 answer_id = self._answer_of.pop(send_id, None)

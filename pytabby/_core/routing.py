@@ -101,15 +101,25 @@ class Forwarder:
     def __init__(self) -> None:
         self._lanes: dict[str, _Lane] = {}
         self._ready: deque[Write] = deque()
+        self._seen: dict[str, int] = {}  # the highest send id seen from each tab (while following)
 
     def __len__(self) -> int:
         return len(self._ready)
 
-    def learn_ack(self, origin: str, through: int) -> None:
-        """Any tab sees the leader's acks; a future leader starts from them."""
+    def saw(self, origin: str, send_id: int) -> None:
+        self._seen[origin] = max(self._seen.get(origin, 0), send_id)
+
+    def learn_ack(self, origin: str, through: int) -> bool:
+        """Any tab sees the leader's acks; a future leader starts from them.
+
+        An ack beyond every send seen from ``origin`` acknowledges nothing real: refused (False).
+        """
+        if through > self._seen.get(origin, 0):
+            return False
         lane = self._lane(origin, through + 1)
         lane.written = max(lane.written, through)
         lane.accepted = max(lane.accepted, through)
+        return True
 
     def _lane(self, origin: str, first_unacked: int) -> _Lane:
         lane = self._lanes.get(origin)

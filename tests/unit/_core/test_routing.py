@@ -64,7 +64,8 @@ def test_a_queued_send_received_again_is_not_queued_twice():
 
 def test_a_new_leader_starts_from_the_acks_it_observed():
     forwarder = Forwarder()
-    forwarder.learn_ack("t", 3)
+    forwarder.saw("t", 3)
+    assert forwarder.learn_ack("t", 3)
     assert forwarder.receive("t", 3, 3, "c") == 3
     forwarder.receive("t", 4, 3, "d")
     assert written(forwarder) == [("t", 4)]
@@ -109,3 +110,11 @@ def test_frame_order_syncs_to_the_leaders_count():
     assert not order.accept(3, 50_000) and order.accept(3, 50_001) and order.gaps == 0
     order.sync(3, 10)  # an older state message never winds it back
     assert not order.accept(3, 50_001)
+
+
+def test_an_ack_beyond_every_send_seen_from_that_tab_is_refused():
+    forwarder = Forwarder()
+    forwarder.saw("t", 2)
+    assert not forwarder.learn_ack("t", 1000)
+    forwarder.receive("t", 1, 1, "a")  # nothing was learned: it is written, not skipped
+    assert written(forwarder) == [("t", 1)]
