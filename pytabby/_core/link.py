@@ -51,9 +51,10 @@ from collections.abc import Callable, Iterator
 from typing import Literal
 
 from .link_io import (
-    AckMsg, Answered, CloseSocket, Connect, Connection, Deliver, Effect, FrameMsg, Heartbeat, Post, RetryAfter,
-    SendMsg, SetState, StateMsg, TickAfter, WireMessage, Write,
+    AckMsg, Answered, Connection, Deliver, Effect, FrameMsg, Heartbeat, Post, RetryAfter, SendMsg, SetState,
+    StateMsg, WireMessage,
 )
+from .link_lead import CLOCK_SLACK, Leadership
 from .requests import Awaiting, Data, parse_confirmation, parse_reply
 from .routing import Forwarder, FrameOrder, Outbox
 from .safe_json import MAX_JSON_DEPTH, depth_exceeds
@@ -70,80 +71,10 @@ TRANSITIONS: dict[Role, dict[str, Role]] = {
 }
 SHOWN: dict[Role, str] = {"connecting": "connecting", "open": "open", "reconnecting": "reconnecting",
                           "stopped": "closed"}
-CLOCK_SLACK = 0.001  # a timer may fire a hair before its deadline (clock rounding)
 
 
 class IllegalMove(RuntimeError):
     """An input the link's current role does not allow (a bug in the driver); nothing changed."""
-
-
-class Leadership:
-    """One term of leading: the socket's lifecycle, the forwarder and the heartbeat."""
-
-    def __init__(self, term: int, forwarder: Forwarder, emit: Callable[[Effect], None], delays: Iterator[float],
-                 heartbeat: Heartbeat | None) -> None:
-        self.term = term
-        self.connection: Connection | None = None
-        self.connections = 0
-        self.seq = 0
-        self.forwarder = forwarder
-        self.retry_at: float | None = None
-        self._emit, self._delays, self._heartbeat = emit, delays, heartbeat
-        self._heard_at = self._ping_at = 0.0
-        self._pings = 0
-
-    def connect(self) -> None:
-        self.retry_at = None
-        self.connections += 1
-        self.connection = Connection(self.term, self.connections)
-        self._emit(Connect(self.connection))
-
-    def opened(self, now: float, delays: Iterator[float]) -> None:
-        self._delays = delays
-        self._heard_at = self._ping_at = now
-        self.schedule_tick(now)
-
-    def heard(self, data: Data, now: float) -> bool:
-        """A frame arrived: the connection lives. Whether it is a server frame (not a pong)."""
-        self._heard_at = now
-        return self._heartbeat is None or not self._heartbeat.is_pong(data)
-
-    def silent(self, now: float) -> bool:
-        return self._heartbeat is not None and now >= self._heard_at + self._heartbeat.timeout - CLOCK_SLACK
-
-    def ping_if_due(self, now: float) -> None:
-        if self._heartbeat is not None and self.connection is not None \
-                and now >= self._ping_at + self._heartbeat.interval - CLOCK_SLACK:
-            self._ping_at = now
-            self._pings += 1
-            self._emit(Write(self.connection, self._heartbeat.ping(self._pings)))
-
-    def schedule_tick(self, now: float) -> None:
-        if self._heartbeat is not None:
-            due = min(self._ping_at + self._heartbeat.interval, self._heard_at + self._heartbeat.timeout)
-            self._emit(TickAfter(max(due - now, 0.0)))
-
-    def schedule_retry(self, now: float) -> None:
-        delay = next(self._delays)
-        self.retry_at = now + delay
-        self._emit(RetryAfter(delay))
-
-    def flush(self) -> None:
-        """Write what is queued, then one cumulative ack per origin."""
-        if self.connection is None:
-            return
-        acks: dict[str, int] = {}
-        for write in self.forwarder.take():
-            self._emit(Write(self.connection, write.data))
-            acks[write.origin] = write.id
-        for origin, through in acks.items():
-            self._emit(Post("ack", {"origin": origin, "id": through}))
-
-    def drop(self, code: int, reason: str) -> None:
-        connection, self.connection = self.connection, None
-        self.retry_at = None
-        if connection is not None:
-            self._emit(CloseSocket(connection, code, reason))
 
 
 class SocketLink:
@@ -165,7 +96,6 @@ class SocketLink:
         self._forwarder = Forwarder()  # kept across terms: a future leader starts from the acks it saw
         self._reconnect, self._backoff, self._heartbeat = reconnect, backoff, heartbeat
         self._effects: list[Effect] = []
-        self._answer_of: dict[int, str] = {}  # outbox id -> awaited answer id
         self._open_seen: tuple[int, int] | None = None  # the leader's open connection, as last announced
 
     def effects(self) -> list[Effect]:
@@ -182,7 +112,7 @@ class SocketLink:
         if answer_id is not None:
             if answer_id not in self.awaiting:
                 self.awaiting.add(answer_id, data if isinstance(data, str) else data.decode())
-            self._answer_of[send_id] = answer_id
+            self.awaiting.queued(answer_id, send_id)
         self._effects.append(Post("send", {"id": send_id, "first": self.outbox.first_unacked, "data": data}))
 
     def forget(self, answer_id: str) -> None:
@@ -241,10 +171,7 @@ class SocketLink:
             self.refused += 1
             return
         if ack.origin == self.tab_id:
-            for send_id in self.outbox.acked(ack.id):
-                answer_id = self._answer_of.pop(send_id, None)
-                if answer_id is not None:
-                    self.awaiting.written(answer_id, self._open_seen)
+            self.awaiting.acked(self.outbox.acked(ack.id), self._open_seen)
 
     def _on_state(self, update: StateMsg) -> None:
         self.order.sync(update.term, update.seq)
@@ -311,14 +238,9 @@ class SocketLink:
                 lead.connect()
             else:  # woken early: sleep again
                 self._effects.append(RetryAfter(lead.retry_at - now))
-        elif self.role == "open":
-            if lead.silent(now):
-                self._move("silent")
-                lead.drop(4000, "no frame within the heartbeat timeout")
-                self._retry_or_give_up(lead, now)
-                return
-            lead.ping_if_due(now)
-            lead.schedule_tick(now)
+        elif self.role == "open" and not lead.beat(now):
+            self._move("silent")
+            self._retry_or_give_up(lead, now)
 
     def close(self) -> None:
         lead = self.lead

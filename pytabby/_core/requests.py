@@ -165,6 +165,7 @@ class Awaiting:
         self._numbers = itertools.count(1)
         self._texts: dict[str, str] = {}
         self._sent_on: dict[str, Hashable] = {}  # None while queued
+        self._by_send: dict[int, str] = {}  # outbox id -> the id it awaits
 
     def __len__(self) -> int:
         return len(self._texts)
@@ -182,6 +183,17 @@ class Awaiting:
         """Await an answer to ``text``, which is queued to go out."""
         self._texts[answer_id] = text
         self._sent_on[answer_id] = None
+
+    def queued(self, answer_id: str, send_id: int) -> None:
+        """``answer_id``'s text waits in the outbox as ``send_id``."""
+        self._by_send[send_id] = answer_id
+
+    def acked(self, send_ids: list[int], connection: Hashable) -> None:
+        """The leader wrote these outbox ids on ``connection``."""
+        for send_id in send_ids:
+            answer_id = self._by_send.pop(send_id, None)
+            if answer_id is not None:
+                self.written(answer_id, connection)
 
     def written(self, answer_id: str, connection: Hashable) -> None:
         """``answer_id``'s text went out on ``connection``."""

@@ -211,8 +211,8 @@ def play(world: World, move: str, pick: int) -> None:
     actions[move]()
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(1, MAX_TABS), st.lists(MOVES, max_size=120))
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, MAX_TABS), st.lists(MOVES, min_size=20, max_size=300))
 def test_no_interleaving_loses_a_send(tabs, moves):
     world = World()
     for _ in range(tabs):

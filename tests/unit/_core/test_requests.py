@@ -120,3 +120,11 @@ def test_resend_rule_only_texts_written_on_another_connection_oldest_first():
     waiting.written("a", 2)
     assert waiting.resend_on(3) == [("a", "text-a"), ("c", "text-c")]
     assert len(waiting) == 3 and "d" in waiting and "b" not in waiting
+
+
+def test_acked_outbox_ids_mark_their_texts_written():
+    waiting = Awaiting("t")
+    waiting.add("a", "text-a")
+    waiting.queued("a", 7)
+    waiting.acked([6, 7], connection=1)
+    assert waiting.resend_on(2) == [("a", "text-a")]
