@@ -76,23 +76,26 @@ def test_without_reconnect_a_drop_stops_and_every_tab_shows_closed():
     assert posted(link.effects(), "state")[0]["state"] == "closed"
 
 
-@pytest.mark.parametrize("move", ["opened", "lost", "close_twice"])
-def test_an_illegal_move_raises_and_changes_nothing(move):
+def test_acquiring_while_leading_is_illegal_and_changes_nothing():
     link = make()
-    if move == "opened":
-        connection = leading(link)
-        before = (link.role, link.state, link.lead.connection)
-        with pytest.raises(IllegalMove):
-            link.acquired(2)
-        assert (link.role, link.state, link.lead.connection) == before and link.effects() == []
-        return
-    if move == "lost":
-        with pytest.raises(IllegalMove, match="'lost' is not allowed while 'follower'"):
-            link.lost()
-        assert link.role == "follower" and link.effects() == []
-        return
+    leading(link)
+    before = (link.role, link.state, link.lead.connection, link.term)
+    with pytest.raises(IllegalMove, match="'acquired' is not allowed while 'open'"):
+        link.acquired(2)
+    assert (link.role, link.state, link.lead.connection, link.term) == before and link.effects() == []
+
+
+def test_losing_what_a_follower_never_had_is_illegal():
+    link = make()
+    with pytest.raises(IllegalMove, match="'lost' is not allowed while 'follower'"):
+        link.lost()
+    assert link.role == "follower" and link.effects() == []
+
+
+def test_closing_twice_is_illegal_for_the_link():
+    link = make()
     link.close()
-    link.effects()
+    assert link.effects() == [SetState("closed")]
     with pytest.raises(IllegalMove):
         link.close()
     assert link.role == "done" and link.effects() == []
