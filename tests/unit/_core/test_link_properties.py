@@ -1,5 +1,7 @@
 """Property: random interleavings of tabs, leaders and a lossy, reordering channel lose no send.
 
+Confirmed sends are confirmed in the end, however many connections their answers were lost with.
+
 A small world of ``SocketLink`` objects: a server, an elector that hands the lead
 on (a leader may die, step down or freeze and wake later), and a channel that
 delivers posts in any order, or loses them. After every step, each send of a
@@ -10,15 +12,18 @@ written). After the world heals, every such send is at the server.
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytabby._core.link import SocketLink
-from pytabby._core.link_io import CloseSocket, Connect, Connection, Post, Write, decode
+from pytabby._core.link_io import Answered, CloseSocket, Connect, Connection, Post, Write, decode
+from pytabby._core.requests import confirm_id_of, confirmation
 
 MAX_TABS = 4
+EXAMPLES = int(os.environ.get("PYTABBY_LINK_EXAMPLES", "200"))  # more for a long run, e.g. 5000
 STATS = {"runs": 0, "longest": 0}
 
 
@@ -32,6 +37,9 @@ class World:
         self.server_open: dict[Connection, str] = {}
         self.received: list[str] = []
         self.sent: dict[str, list[str]] = {}
+        self.confirms: dict[str, list[str]] = {}  # confirmed sends' ids, per tab
+        self.answered: set[str] = set()
+        self.replies: list[tuple[Connection, str]] = []  # confirmations on their way to a leader
         self.leader: str | None = None
         self.term = 0
         self.now = 0.0
@@ -46,6 +54,7 @@ class World:
         self.links[tab] = SocketLink(tab, backoff=lambda: itertools.repeat(0.5), heartbeat=None)
         self.alive.append(tab)
         self.sent[tab] = []
+        self.confirms[tab] = []
         if self.leader is None:
             self.elect()
         else:
@@ -70,6 +79,11 @@ class World:
             elif isinstance(effect, Write):
                 assert self.server_open.get(effect.connection) == tab  # never a socket it does not hold
                 self.received.append(effect.data)
+                confirm_id = confirm_id_of(effect.data)
+                if confirm_id is not None:
+                    self.replies.append((effect.connection, confirmation(confirm_id)))
+            elif isinstance(effect, Answered):
+                self.answered.add(effect.answer_id)
             elif isinstance(effect, CloseSocket):
                 self.server_open.pop(effect.connection, None)
 
@@ -100,6 +114,24 @@ class World:
         data = f"{tab}-{next(self.numbers)}"
         self.sent[tab].append(data)
         self.run(tab, lambda link: link.send(data))
+
+    def send_confirmed(self, pick: int) -> None:
+        tab = self.alive[pick % len(self.alive)] if self.alive else None
+        if tab is None or tab in self.frozen:
+            return
+        confirm_id = self.links[tab].awaiting.new_confirm_id()
+        text = f'{{"confirm_id": "{confirm_id}"}}'
+        self.sent[tab].append(text)
+        self.confirms[tab].append(confirm_id)
+        self.run(tab, lambda link: link.send(text, confirm_id))
+
+    def reply(self, pick: int) -> None:
+        """The server's confirmation reaches the leader, if its connection is still open."""
+        if self.replies:
+            connection, data = self.replies.pop(pick % len(self.replies))
+            tab = self.server_open.get(connection)
+            if tab is not None:
+                self.run(tab, lambda link: link.server_frame(connection, data, self.now))
 
     def deliver(self, pick: int, lose: bool = False) -> None:
         ready = [i for i, (receiver, _) in enumerate(self.in_flight) if receiver not in self.frozen]
@@ -177,12 +209,14 @@ class World:
             self.elect()
         for _ in range(3):  # settle, then a fresh leader (who is sent every outbox again), then settle
             for _ in range(200):
-                if not (self.in_flight or self.connecting):
+                if not (self.in_flight or self.connecting or self.replies):
                     self.tick()
-                    if not (self.in_flight or self.connecting):
+                    if not (self.in_flight or self.connecting or self.replies):
                         break
                 while self.connecting:
                     self.server(0, accept=True)
+                while self.replies:
+                    self.reply(0)
                 while self.in_flight:
                     self.deliver(0)
                 self.nothing_lost()
@@ -191,6 +225,8 @@ class World:
 
 MOVES = st.one_of(
     st.tuples(st.just("send"), st.integers(0, 9)),
+    st.tuples(st.just("confirmed"), st.integers(0, 9)),
+    st.tuples(st.just("reply"), st.integers(0, 9)),
     st.tuples(st.just("deliver"), st.integers(0, 99)),
     st.tuples(st.just("lose"), st.integers(0, 99)),
     st.tuples(st.just("accept"), st.integers(0, 9)),
@@ -202,7 +238,8 @@ MOVES = st.one_of(
 
 def play(world: World, move: str, pick: int) -> None:
     actions = {
-        "send": lambda: world.send(pick), "deliver": lambda: world.deliver(pick),
+        "send": lambda: world.send(pick), "confirmed": lambda: world.send_confirmed(pick),
+        "reply": lambda: world.reply(pick), "deliver": lambda: world.deliver(pick),
         "lose": lambda: world.deliver(pick, lose=True), "accept": lambda: world.server(pick, True),
         "refuse": lambda: world.server(pick, False), "drop": world.drop_connections, "tick": world.tick,
         "kill": world.kill_leader, "step_down": world.step_down, "open_tab": world.open_tab,
@@ -211,9 +248,9 @@ def play(world: World, move: str, pick: int) -> None:
     actions[move]()
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(1, MAX_TABS), st.lists(MOVES, min_size=20, max_size=300))
-def test_no_interleaving_loses_a_send(tabs, moves):
+def test_no_interleaving_loses_a_send_or_leaves_a_confirmed_send_unconfirmed(tabs, moves):
     world = World()
     for _ in range(tabs):
         world.open_tab()
@@ -225,6 +262,7 @@ def test_no_interleaving_loses_a_send(tabs, moves):
     for tab in world.alive:
         assert [d for d in world.sent[tab] if d not in at_server] == []
         assert len(world.links[tab].outbox) == 0
+        assert set(world.confirms[tab]) <= world.answered and len(world.links[tab].awaiting) == 0
     STATS["runs"] += 1
     STATS["longest"] = max(STATS["longest"], len(moves))
 
