@@ -144,7 +144,9 @@ class SocketLink:
             self._publish_state()
 
     def _from_leader(self, sender: str, term: int) -> bool:
-        if sender == self.leader_id and term == self.term:
+        # Never beyond the term the elector knows; below it when the leader's elector moved its
+        # term up without a new leadership (two leaders of one term, a follower's higher term).
+        if sender == self.leader_id and term <= self.term:
             return True
         self.refused += 1
         return False

@@ -174,14 +174,15 @@ class FrameOrder:
 
     def sync(self, term: int, seq: int) -> None:
         """The leader said how many frames it has sent in ``term``."""
-        if term != self.term or seq > self.last_seq:
+        if term > self.term or term == self.term and seq > self.last_seq:
             self.term, self.last_seq = term, seq
 
     def accept(self, term: int, seq: int) -> bool:
-        """Whether to deliver the frame: the next ones in order, gaps counted, repeats and wild jumps refused."""
-        if term != self.term:
+        """Whether to deliver the frame: the next ones in order, gaps counted; an older term, repeats
+        and wild jumps refused."""
+        if term > self.term:
             self.term, self.last_seq = term, 0
-        if not self.last_seq < seq <= self.last_seq + MAX_SEQ_JUMP:
+        if term < self.term or not self.last_seq < seq <= self.last_seq + MAX_SEQ_JUMP:
             self.refused += 1
             return False
         if seq != self.last_seq + 1 and self.last_seq != 0:

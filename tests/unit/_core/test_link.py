@@ -197,7 +197,17 @@ def test_frames_are_delivered_only_from_the_known_leader_in_its_term():
     link.bus_message(frame(2, "future term", term=10**15))
     link.bus_message(frame(2, "real 2"))
     assert [e.data for e in link.effects() if isinstance(e, Deliver)] == ["real", "real 2"]
-    assert link.refused == 3
+    assert link.refused + link.order.refused == 3
+
+
+def test_frames_keep_flowing_when_the_elector_moves_the_leaders_term_up_under_it():
+    link = follower()
+    link.bus_message(frame(1, "a"))
+    link.leader_changed("tab-1", 4)  # same leader, a higher term (its elector fenced off a rival)
+    link.bus_message(frame(2, "b"))  # its frames still carry the term it acquired with
+    link.bus_message(frame(1, "c", term=4))  # and once it numbers by the new term, older ones are stale
+    link.bus_message(frame(3, "stale", term=3))
+    assert [e.data for e in link.effects() if isinstance(e, Deliver)] == ["a", "b", "c"]
 
 
 def test_a_wild_seq_jump_is_refused_and_the_real_frames_go_on():
