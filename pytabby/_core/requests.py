@@ -39,6 +39,7 @@ from typing import Any
 
 from .safe_json import loads
 
+_QUEUED = object()  # not written yet: the outbox still carries it
 MAX_DELAY = 30.0  # seconds the server may hold a ``delay`` reply
 OPS = ("echo", "delay", "ignore")
 
@@ -164,7 +165,7 @@ class Awaiting:
         self._tab_id = tab_id
         self._numbers = itertools.count(1)
         self._texts: dict[str, str] = {}
-        self._sent_on: dict[str, Hashable] = {}  # None while queued
+        self._sent_on: dict[str, Hashable] = {}  # _QUEUED until written
         self._by_send: dict[int, str] = {}  # outbox id -> the id it awaits
 
     def __len__(self) -> int:
@@ -182,7 +183,7 @@ class Awaiting:
     def add(self, answer_id: str, text: str) -> None:
         """Await an answer to ``text``, which is queued to go out."""
         self._texts[answer_id] = text
-        self._sent_on[answer_id] = None
+        self._sent_on[answer_id] = _QUEUED
 
     def queued(self, answer_id: str, send_id: int) -> None:
         """``answer_id``'s text waits in the outbox as ``send_id``."""
@@ -196,7 +197,7 @@ class Awaiting:
                 self.written(answer_id, connection)
 
     def written(self, answer_id: str, connection: Hashable) -> None:
-        """``answer_id``'s text went out on ``connection``."""
+        """``answer_id``'s text went out on ``connection`` (None: on one this tab does not know yet)."""
         if answer_id in self._texts:
             self._sent_on[answer_id] = connection
 
@@ -210,7 +211,7 @@ class Awaiting:
 
         Only texts written on another connection: a queued one goes out anyway.
         """
-        again = [i for i, sent_on in self._sent_on.items() if sent_on is not None and sent_on != connection]
+        again = [i for i, sent_on in self._sent_on.items() if sent_on is not _QUEUED and sent_on != connection]
         for answer_id in again:
-            self._sent_on[answer_id] = None
+            self._sent_on[answer_id] = _QUEUED
         return [(answer_id, self._texts[answer_id]) for answer_id in again]

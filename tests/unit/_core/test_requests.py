@@ -128,3 +128,10 @@ def test_acked_outbox_ids_mark_their_texts_written():
     waiting.queued("a", 7)
     waiting.acked([6, 7], connection=1)
     assert waiting.resend_on(2) == [("a", "text-a")]
+
+
+def test_a_text_written_on_a_connection_this_tab_did_not_know_goes_again_on_the_next():
+    waiting = Awaiting("t")
+    waiting.add("a", "text-a")
+    waiting.written("a", None)  # acked before this tab heard which connection was open
+    assert waiting.resend_on(5) == [("a", "text-a")]
