@@ -7,8 +7,9 @@ frame reaches every tab, the leader included, once and in order. Any tab's
 tab until the leader has written it, so a leader that dies loses nothing.
 Exactly once while the leader lives; at least once across a leader's death.
 ``send_confirmed`` waits for the server itself to confirm, across reconnects and
-leader changes. The protocol is ``pytabby._core.link.SocketLink``; this class
-only performs its effects.
+leader changes. A heartbeat (``Heartbeat``, on by default) replaces a connection
+that stays silent past its timeout. The protocol is ``pytabby._core.link.SocketLink``;
+``pytabby._link_driver`` performs its effects; this module is the public surface.
 
     sock = create_shared_socket("ws://127.0.0.1:8000/ws", key="chat")
     sock.on_message(lambda data: print("server:", data))
