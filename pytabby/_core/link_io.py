@@ -103,9 +103,12 @@ class Connection:
 class Heartbeat:
     """Ping every ``interval`` s; close a connection silent for ``timeout`` s.
 
-    ``ping(n)`` makes the n-th ping frame; ``is_pong(data)`` says whether a
-    frame answers one (it is then not delivered). The default suits the
-    project's server: an ``echo`` request with a ``pytabby-ping:`` id.
+    Silent means no frame for ``timeout`` while a ping waits unanswered (for at
+    least ``timeout - interval``): a tab whose timers the browser throttles pings
+    late, and a quiet server that answers is not dropped. ``ping(n)`` makes the
+    n-th ping frame; ``is_pong(data)`` says whether a frame answers one (it is
+    then not delivered). The default suits the project's server: an ``echo``
+    request with a ``pytabby-ping:`` id.
     """
 
     interval: float = 5.0

@@ -29,6 +29,7 @@ class Leadership:
         self.retry_at: float | None = None
         self._emit, self._delays, self._heartbeat = emit, delays, heartbeat
         self._heard_at = self._ping_at = 0.0
+        self._unanswered_since: float | None = None  # the first ping no frame has followed yet
         self._pings = 0
 
     def connect(self) -> None:
@@ -40,11 +41,13 @@ class Leadership:
     def opened(self, now: float, delays: Iterator[float]) -> None:
         self._delays = delays
         self._heard_at = self._ping_at = now
+        self._unanswered_since = None
         self.schedule_tick(now)
 
     def heard(self, data: Data, now: float) -> bool:
         """A frame arrived: the connection lives. Whether it is a server frame (not a pong)."""
         self._heard_at = now
+        self._unanswered_since = None
         return self._heartbeat is None or not self._heartbeat.is_pong(data)
 
     def beat(self, now: float) -> bool:
@@ -52,19 +55,33 @@ class Leadership:
         beat = self._heartbeat
         if beat is None or self.connection is None:
             return True
-        if now >= self._heard_at + beat.timeout - CLOCK_SLACK:
+        deadline = self._silent_after(beat)
+        if deadline is not None and now >= deadline - CLOCK_SLACK:
             self.drop(4000, "no frame within the heartbeat timeout")
             return False
         if now >= self._ping_at + beat.interval - CLOCK_SLACK:
             self._ping_at = now
+            if self._unanswered_since is None:
+                self._unanswered_since = now
             self._pings += 1
             self._emit(Write(self.connection, beat.ping(self._pings)))
         self.schedule_tick(now)
         return True
 
+    def _silent_after(self, beat: Heartbeat) -> float | None:
+        """When the connection counts as dead: ``timeout`` after the last frame, and never before an
+        unanswered ping had ``timeout - interval`` to be answered (a throttled background tab may
+        ping late; a quiet server is not a dead one). None while no ping waits for an answer."""
+        if self._unanswered_since is None:
+            return None
+        return max(self._heard_at + beat.timeout, self._unanswered_since + beat.timeout - beat.interval)
+
     def schedule_tick(self, now: float) -> None:
         if self._heartbeat is not None:
-            due = min(self._ping_at + self._heartbeat.interval, self._heard_at + self._heartbeat.timeout)
+            due = self._ping_at + self._heartbeat.interval
+            deadline = self._silent_after(self._heartbeat)
+            if deadline is not None:
+                due = min(due, deadline)
             self._emit(TickAfter(max(due - now, 0.0)))
 
     def schedule_retry(self, now: float) -> None:
