@@ -2,10 +2,12 @@
 
 import itertools
 import json
+import re
 
 import pytest
 
-from pytabby._core.link import IllegalMove, SocketLink
+from pytabby._core import link as module
+from pytabby._core.link import TRANSITIONS, IllegalMove, SocketLink
 from pytabby._core.link_io import (
     AckMsg, Answered, CloseSocket, Connect, Deliver, FrameMsg, Heartbeat, HelloMsg, Post, RetryAfter, SendMsg,
     SetState, StateMsg, TickAfter, Write,
@@ -300,3 +302,20 @@ def test_an_unanswered_request_goes_again_with_its_id_when_a_new_connection_open
     assert posted(link.effects(), "send") == []
     link.bus_message(StateMsg("tab-1", "open", 3, 2, 0))
     assert posted(link.effects(), "send") == [{"id": 2, "first": 2, "data": text}]
+
+
+def test_the_table_in_the_theory_of_operation_is_the_one_the_code_follows():
+    documented: dict[str, dict[str, str]] = {role: {} for role in TRANSITIONS}
+    table = module.__doc__.split("any other\nmove raises")[1].split(">>>")[0]
+    role = None
+    for line in table.splitlines():
+        words = line.split()
+        if "->" not in line:
+            continue
+        roles = [r for r in TRANSITIONS if r not in ("follower", "done")] if words[0] == "(each" else None
+        role = words[0] if words[0] in documented else role
+        for inputs, target in re.findall(r"([a-z_]+(?:, [a-z_]+)*) -> ([a-z]+)", line):
+            for move in inputs.split(", "):
+                for each in roles or [role]:
+                    documented[each][move] = target
+    assert documented == TRANSITIONS
