@@ -22,13 +22,14 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-import json
 import math
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._core.envelope import check_payload
+from ._core.requests import answer, confirm_id_of, confirmation, parse_request
 from ._ports import LockHold, SocketListener
 from ._runtime import current_loop
 from .errors import LeaderElectionUnavailable
@@ -37,16 +38,25 @@ __all__ = ["FakeBrowser", "FakeServer", "FakeTab", "ManualClock", "structured_cl
 
 
 def structured_clone(value: Any) -> Any:
-    """Copy ``value`` as postMessage would, raising ``TypeError`` (DataCloneError) where it can't."""
-    if value is None or isinstance(value, (bool, int, float, str, bytes)):
-        return value
+    """Copy ``value`` as postMessage would; ``TypeError`` (DataCloneError) for what pytabby cannot send.
+
+    The rule is the core's ``check_payload``, so the fake refuses exactly what pytabby refuses.
+    """
+    try:
+        check_payload(value)
+    except TypeError as exc:
+        raise TypeError(f"DataCloneError: {exc}") from None
+    return _copy(value)
+
+
+def _copy(value: Any) -> Any:
     if isinstance(value, (bytearray, memoryview)):
         return bytes(value)
     if isinstance(value, (list, tuple)):
-        return [structured_clone(item) for item in value]
+        return [_copy(item) for item in value]
     if isinstance(value, dict):
-        return {str(key): structured_clone(item) for key, item in value.items()}
-    raise TypeError(f"DataCloneError: {type(value).__name__} could not be cloned")
+        return {key: _copy(item) for key, item in value.items()}
+    return value
 
 
 class ManualClock:
@@ -211,7 +221,12 @@ class _FakeLocks:
 
 
 class FakeServer:
-    """The server end of fake WebSockets: a relay like the project's server, inspectable."""
+    """The server end of fake WebSockets: a relay like the project's server, inspectable.
+
+    It answers requests and confirms confirmed sends by the same rules as the real
+    server (``pytabby._core.requests``): ``echo``, ``delay`` (on the browser's clock), ``ignore``.
+    ``stalled`` makes it a stopped process: it reads nothing and sends nothing, sockets stay open.
+    """
 
     def __init__(self) -> None:
         self.connections: list[_FakeSocket] = []
@@ -219,6 +234,8 @@ class FakeServer:
         self.received: list[str | bytes] = []
         self.refusing = False
         self.relay = True
+        self.stalled = False
+        self._held: list[tuple[_FakeSocket, str | bytes]] = []
 
     def _accept(self, socket: _FakeSocket) -> None:
         if self.refusing:
@@ -229,14 +246,38 @@ class FakeServer:
         current_loop().call_soon(socket._opened)
 
     def _receive(self, socket: _FakeSocket, data: str | bytes) -> None:
+        if self.stalled:
+            self._held.append((socket, data))
+            return
         self.received.append(data)
-        reply = _answer_request(data)
-        if reply is not None:
-            socket.push(reply)
-        elif self.relay:
+        request = parse_request(data)
+        if request is not None:
+            reply = answer(request)
+            if reply.text is not None:
+                self._reply_later(socket, reply.text, reply.delay)
+            return
+        confirm_id = confirm_id_of(data)
+        if self.relay:
             self.broadcast(data)
+        if confirm_id is not None:
+            socket.push(confirmation(confirm_id))
+
+    def _reply_later(self, socket: _FakeSocket, text: str, delay: float) -> None:
+        if delay == 0:
+            socket.push(text)
+        else:
+            socket.tab.browser.clock.call_later(delay, lambda: socket.push(text))
+
+    def resume(self) -> None:
+        """End a stall: what the stalled server held back is read now, in order."""
+        self.stalled = False
+        held, self._held = self._held, []
+        for socket, data in held:  # written before any close: a stopped process still reads it
+            self._receive(socket, data)
 
     def broadcast(self, data: str | bytes) -> None:
+        if self.stalled:
+            return
         for socket in list(self.connections):
             socket.push(data)
 
@@ -247,22 +288,6 @@ class FakeServer:
     def _forget(self, socket: _FakeSocket) -> None:
         if socket in self.connections:
             self.connections.remove(socket)
-
-
-def _answer_request(data: str | bytes) -> str | None:
-    if not isinstance(data, str):
-        return None
-    try:
-        parsed = json.loads(data)
-    except ValueError:
-        return None
-    if not isinstance(parsed, dict) or "request_id" not in parsed:
-        return None
-    if parsed.get("op") == "echo":
-        return json.dumps({"request_id": parsed["request_id"], "result": parsed.get("data")})
-    if parsed.get("op") == "ignore":
-        return None
-    return json.dumps({"request_id": parsed["request_id"], "error": f"unknown op {parsed.get('op')!r}"})
 
 
 class _FakeSocket:

@@ -10,28 +10,24 @@ knows how far each tab got. When the leader changes, each tab re-sends its whole
 outbox to the new leader: nothing is lost, and only a frame the dead leader
 wrote but never acknowledged can reach the server twice.
 
-Server frames fan out as ``(term, seq, data)``; ``FrameOrder`` drops frames of
-an older term (a stale leader) and counts gaps in ``seq``.
+Server frames fan out as ``(term, seq, data)``; ``FrameOrder`` counts gaps in
+``seq`` and refuses repeats and jumps past ``MAX_SEQ_JUMP``.
 
     >>> outbox = Outbox(limit=10)
     >>> outbox.add("hi")
     1
     >>> forwarder = Forwarder()
     >>> forwarder.receive("tab-a", 1, 1, "hi")
-    >>> forwarder.socket_opened()
+    >>> forwarder.take()
     [Write(origin='tab-a', id=1, data='hi')]
 """
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
-
 from ..errors import QueueFullError
-
-Data = str | bytes
+from .requests import Data
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +49,9 @@ class Outbox:
     def __len__(self) -> int:
         return len(self._pending)
 
-    def add(self, data: Data) -> int:
-        if len(self._pending) >= self.limit:
+    def add(self, data: Data, *, over_limit: bool = False) -> int:
+        """Queue ``data``; ``over_limit`` for a re-send of something the limit already let in."""
+        if len(self._pending) >= self.limit and not over_limit:
             raise QueueFullError(f"{self.limit} sends are waiting for the leader; queue_limit reached")
         pending = Pending(self._next_id, data)
         self._next_id += 1
@@ -66,12 +63,17 @@ class Outbox:
         """The oldest id still waiting; everything below it was acknowledged."""
         return self._pending[0].id if self._pending else self._next_id
 
-    def acked(self, through: int) -> None:
-        while self._pending and self._pending[0].id <= through:
-            self._pending.popleft()
+    @property
+    def last_id(self) -> int:
+        """The newest id handed out: an ack beyond it acknowledges what was never sent."""
+        return self._next_id - 1
 
-    def is_acked(self, send_id: int) -> bool:
-        return send_id < self.first_unacked
+    def acked(self, through: int) -> list[int]:
+        """Forget every send up to ``through``; returns the ids forgotten."""
+        done = []
+        while self._pending and self._pending[0].id <= through:
+            done.append(self._pending.popleft().id)
+        return done
 
     def pending(self) -> list[Pending]:
         return list(self._pending)
@@ -99,16 +101,25 @@ class Forwarder:
     def __init__(self) -> None:
         self._lanes: dict[str, _Lane] = {}
         self._ready: deque[Write] = deque()
-        self._open = False
+        self._seen: dict[str, int] = {}  # the highest send id seen from each tab (while following)
 
     def __len__(self) -> int:
         return len(self._ready)
 
-    def learn_ack(self, origin: str, through: int) -> None:
-        """Any tab sees the leader's acks; a future leader starts from them."""
+    def saw(self, origin: str, send_id: int) -> None:
+        self._seen[origin] = max(self._seen.get(origin, 0), send_id)
+
+    def learn_ack(self, origin: str, through: int) -> bool:
+        """Any tab sees the leader's acks; a future leader starts from them.
+
+        An ack beyond every send seen from ``origin`` acknowledges nothing real: refused (False).
+        """
+        if through > self._seen.get(origin, 0):
+            return False
         lane = self._lane(origin, through + 1)
         lane.written = max(lane.written, through)
         lane.accepted = max(lane.accepted, through)
+        return True
 
     def _lane(self, origin: str, first_unacked: int) -> _Lane:
         lane = self._lanes.get(origin)
@@ -133,69 +144,48 @@ class Forwarder:
             self._ready.append(Write(origin, lane.accepted, lane.early.pop(lane.accepted)))
         return None
 
-    def socket_opened(self) -> list[Write]:
-        self._open = True
-        return self.writable()
-
-    def socket_closed(self) -> None:
-        self._open = False
-
-    def writable(self) -> list[Write]:
-        """What can be written now (empty while the socket is not open); mark each with ``written``."""
-        return list(self._ready) if self._open else []
-
-    def written(self, write: Write) -> None:
-        if self._ready and self._ready[0] == write:
-            self._ready.popleft()
-        lane = self._lanes[write.origin]
-        lane.written = max(lane.written, write.id)
+    def take(self) -> list[Write]:
+        """Everything queued, in order, counted as written: the caller writes it now."""
+        writes, self._ready = list(self._ready), deque()
+        for write in writes:
+            lane = self._lanes[write.origin]
+            lane.written = max(lane.written, write.id)
+        return writes
 
     def abandon(self) -> None:
         """Leadership ended: drop the queue (origins re-send to the next leader)."""
         self._ready.clear()
-        self._open = False
         for lane in self._lanes.values():
             lane.accepted = lane.written
             lane.early.clear()
 
 
+MAX_SEQ_JUMP = 10_000  # more frames than this missed at once is not a gap but a forgery
+
+
 class FrameOrder:
-    """A receiving tab's view of the leader's frame sequence."""
+    """A receiving tab's view of the leader's frame sequence (the leader's term is checked before)."""
 
     def __init__(self) -> None:
         self.term = 0
         self.last_seq = 0
         self.gaps = 0
-        self.stale = 0
+        self.refused = 0
+
+    def sync(self, term: int, seq: int) -> None:
+        """The leader said how many frames it has sent in ``term``."""
+        if term > self.term or term == self.term and seq > self.last_seq:
+            self.term, self.last_seq = term, seq
 
     def accept(self, term: int, seq: int) -> bool:
-        """Whether to deliver the frame; stale-term frames are refused, gaps counted."""
-        if term < self.term:
-            self.stale += 1
-            return False
+        """Whether to deliver the frame: the next ones in order, gaps counted; an older term, repeats
+        and wild jumps refused."""
         if term > self.term:
             self.term, self.last_seq = term, 0
-        if seq <= self.last_seq:
-            self.stale += 1
+        if term < self.term or not self.last_seq < seq <= self.last_seq + MAX_SEQ_JUMP:
+            self.refused += 1
             return False
         if seq != self.last_seq + 1 and self.last_seq != 0:
             self.gaps += 1
         self.last_seq = seq
         return True
-
-
-def parse_reply(data: Data) -> tuple[str, Any, Any, bool] | None:
-    """``(request_id, result, error, is_error)`` if ``data`` is a JSON reply, else None."""
-    if not isinstance(data, str) or not data.startswith("{") or '"request_id"' not in data:
-        return None
-    try:
-        parsed = json.loads(data)
-    except ValueError:
-        return None
-    if not isinstance(parsed, dict) or not isinstance(parsed.get("request_id"), str):
-        return None
-    if "error" in parsed:
-        return parsed["request_id"], None, parsed["error"], True
-    if "result" in parsed:
-        return parsed["request_id"], parsed["result"], None, False
-    return None

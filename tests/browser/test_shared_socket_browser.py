@@ -144,7 +144,7 @@ def test_request_response_routes_the_reply_to_its_requester_only(tabs, name):
     wait_open(pages, name)
     result = run_py(pages[2], f"await socks[{name!r}].request({{'op': 'echo', 'data': {{'x': [1, 2]}}}})")
     assert result == {"x": [1, 2]}
-    assert run_py(pages[1], f"len(socks[{name!r}]._requests)") == 0
+    assert run_py(pages[1], f"socks[{name!r}].awaiting") == 0
     assert "RequestError" in run_py(pages[1], f"""
 from pytabby import RequestError
 try:
@@ -158,7 +158,7 @@ try:
     await socks[{name!r}].request({{'op': 'delay', 'seconds': 3, 'data': 1}}, timeout=0.3)
     outcome = "answered"
 except TimeoutError:
-    outcome = "timeout" if not socks[{name!r}]._requests else "leaked"
+    outcome = "timeout" if not socks[{name!r}].awaiting else "leaked"
 outcome
 """) == "timeout"
 
@@ -183,9 +183,9 @@ def test_while_offline_reconnects_fail_and_back_online_the_queue_flushes(tabs, p
     leader = leader_of(pages, name)
     set_offline(leader, True)
     try:
-        attempts = run_py(leader, f"socks[{name!r}]._connection")
+        attempts = run_py(leader, f"socks[{name!r}].connect_attempts")
         post(pytabby_server, "/control/outage?seconds=0.1")  # the one connection drops
-        wait_py(leader, f"socks[{name!r}]._connection >= {attempts + 5}")  # five reconnects tried...
+        wait_py(leader, f"socks[{name!r}].connect_attempts >= {attempts + 5}")  # five reconnects tried...
         assert run_py(leader, f"socks[{name!r}].state") == "reconnecting"  # ...and all failed
         run_py(pages[1], f"socks[{name!r}].send('queued while offline')")
     finally:

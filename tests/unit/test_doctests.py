@@ -4,10 +4,13 @@ import doctest
 
 import pytest
 
-from pytabby._core import backoff, buffer, election, envelope, routing, safe_json
+from pytabby._core import backoff, buffer, election, envelope, link, link_io, requests, routing, safe_json
 
 
-@pytest.mark.parametrize("module", [backoff, buffer, election, envelope, routing, safe_json], ids=lambda m: m.__name__)
+CORE = [backoff, buffer, election, envelope, link, link_io, requests, routing, safe_json]
+
+
+@pytest.mark.parametrize("module", CORE, ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0

@@ -1,34 +1,13 @@
 """SharedSocket on the fake browser and fake server: one connection, fan-out, nothing lost."""
 
 import asyncio
-import itertools
 import json
 
 import pytest
 
-from pytabby import ClosedError, QueueFullError, RequestError, SharedSocket, create_shared_socket
-from pytabby.testing import FakeBrowser
+from pytabby import ClosedError, QueueFullError, RequestError, create_shared_socket
 
-URL = "ws://fake/ws"
-
-
-def fixed_delays():
-    return itertools.repeat(1.0)
-
-
-def share(browser: FakeBrowser, count: int, **options) -> list[SharedSocket]:
-    options.setdefault("backoff", fixed_delays)
-    return [create_shared_socket(URL, key="chat", platform=browser.open_tab(), **options) for _ in range(count)]
-
-
-def tab_of(sock: SharedSocket, browser: FakeBrowser):
-    return next(tab for tab in browser.tabs if tab.tab_id == sock.tab_id)
-
-
-def inbox(sock: SharedSocket) -> list:
-    got: list = []
-    sock.on_message(got.append)
-    return got
+from .socket_kit import close_every_socket, inbox, share, tab_of  # noqa: F401 - the fixture is used by name
 
 
 async def test_only_the_leader_connects_and_every_tab_sees_open(browser):
@@ -149,10 +128,19 @@ async def test_request_resolves_only_in_the_requesting_tab(browser):
     socks = share(browser, 3)
     boxes = [inbox(s) for s in socks]
     await browser.settle()
+    waiting = asyncio.ensure_future(socks[1].request({"op": "ignore"}, timeout=30))
+    await browser.settle()
     assert await socks[2].request({"op": "echo", "data": {"x": 1}}) == {"x": 1}
+    await browser.settle()
+    assert not waiting.done() and socks[1].awaiting == 1  # another tab's reply resolves nothing here
+    assert socks[0].awaiting == socks[2].awaiting == 0
+    reply = '{"request_id": "%s-1", "result": {"x": 1}}' % socks[2].tab_id
+    assert boxes == [[reply]] * 3  # every tab saw the reply as a frame, only one tab was answered
     with pytest.raises(RequestError, match="unknown op"):
-        await socks[1].request({"op": "missing"})
-    assert all(len(box) == 2 for box in boxes)  # replies are frames too
+        await socks[0].request({"op": "missing"})
+    waiting.cancel()
+    await browser.settle()
+    assert socks[1].awaiting == 0
 
 
 async def test_request_times_out_and_is_forgotten(browser):
@@ -162,7 +150,7 @@ async def test_request_times_out_and_is_forgotten(browser):
     await browser.advance(2.1)
     with pytest.raises(TimeoutError):
         await pending
-    assert socks[1]._requests == {}
+    assert socks[1].awaiting == 0
 
 
 async def test_an_unanswered_request_is_resent_to_a_new_leader_with_the_same_id(browser):
