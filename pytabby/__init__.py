@@ -14,7 +14,7 @@ from ._core.safe_json import JSONTooDeepError, loads as safe_loads
 from .bus import TabBus, create_bus
 from .emitter import Stream
 from .leader import LeaderElector, LeaderEvent, create_leader_elector
-from .shared_socket import SharedSocket, create_shared_socket
+from .shared_socket import Heartbeat, SharedSocket, create_shared_socket
 from .errors import (
     BufferOverflowError,
     ClosedError,
@@ -30,6 +30,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BufferOverflowError",
     "ClosedError",
+    "Heartbeat",
     "JSONTooDeepError",
     "LeaderElectionUnavailable",
     "LeaderElector",
