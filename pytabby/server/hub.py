@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from aiohttp import WSMsgType, web
 
 from .client import Client, frame_cost
-from .replies import answer, confirm_id_of, confirmation, parse_request
+from pytabby._core.requests import answer, confirm_id_of, confirmation, parse_request
 
 TICK_SECONDS = 0.5
 GOING_AWAY = 1001
