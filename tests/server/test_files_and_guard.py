@@ -129,3 +129,14 @@ async def test_outage_closes_with_1012_refuses_for_its_time_and_rejects_bad_seco
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await session.ws_connect(f"{base}/ws")
         assert refused.value.status == 503
+
+
+def test_the_cli_refuses_to_start_without_pyodide_with_one_line_and_exit_code_2(tmp_path):
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "pytabby.server", "--root", str(tmp_path), "--port", "0"],
+                         capture_output=True, text=True, timeout=30)
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr == (f"pytabby server: no Pyodide folder: {tmp_path}/dist/pyodide.mjs not found (or pass --dist DIR); "
+                          "make one with: python -m pytabby dist OUT --pyodide node_modules/pyodide\n")
