@@ -45,7 +45,7 @@ class Client:
         self._closing = False  # once set, nothing more is queued; the writer empties the queue, then stops
         self._writer = asyncio.create_task(self._write_forever())
         self._replies: set[asyncio.Task[None]] = set()
-        self._closer: asyncio.Task[None] | None = None
+        self._overflow_close: asyncio.Task[None] | None = None  # held so the task is not garbage-collected
         self.pending_replies = 0
         self.overflowed = False
 
@@ -56,7 +56,7 @@ class Client:
         cost = frame_cost(data)
         if self._queued + cost > self._queue_bytes:
             self.overflowed = self._closing = True
-            self._closer = asyncio.create_task(
+            self._overflow_close = asyncio.create_task(
                 self._shut(OVERFLOW_CODE, "send queue full: the client does not keep up", flush_within=0)
             )
             return
