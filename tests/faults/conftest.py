@@ -115,7 +115,6 @@ class ServerProcess:
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            self.resume()  # a stopped process would not die of SIGKILL until continued on some kernels
             self.process.kill()
             self.process.wait(10)
 

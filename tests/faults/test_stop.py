@@ -71,7 +71,7 @@ def test_sigterm_closes_every_websocket_with_1001_within_1s_and_exits_within_2s(
         figures(close_1001_after=f"{close_after:.3f}s", exit_after=f"{exit_after:.3f}s", exit_code=exited,
                 sent_before_stop=len(before_stop), lost=len(lost_before_stop),
                 duplicates=len(listener.received) - len(relayed),
-                sent_after_stop=after_stop, unrelayed_after_stop_sender_saw_1001=unrelayed_after)
+                sent_after_stop=after_stop, unrelayed_after_stop=unrelayed_after, close_codes=codes)
         assert codes == {"sender": 1001, "listener": 1001, "ticks": 1001}
         assert close_after < 1.0 and exit_after < 2.0
         assert lost_before_stop == [] and len(listener.received) == len(relayed)

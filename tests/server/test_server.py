@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 from pytabby._core.requests import MAX_DELAY
+from pytabby.server.client import frame_cost
 from pytabby.server.hub import FrameLog
 
 from .conftest import TOKEN, serving
@@ -182,13 +183,14 @@ async def test_the_ticks_hub_pushes_numbered_ticks_to_its_clients(app_folder):
 
 
 def test_the_frame_log_keeps_the_newest_frames_within_its_byte_bound():
+    frames = [f"frame {n:03} " + "x" * 100 for n in range(100)]
+    fit = 1000 // frame_cost(frames[0])
     log = FrameLog(max_bytes=1000)
-    for n in range(100):
-        log.append(f"frame {n:03} " + "x" * 100)
-    assert log.size <= 1000
-    assert log.frames[-1].startswith("frame 099") and len(log.frames) == 1000 // len(log.frames[0].encode() + bytes(49))
-    log.append("y" * 2000)  # larger than the whole bound: counted, never kept
-    assert log.frames[-1].startswith("frame 099") and log.dropped == 100 - len(log.frames) + 1
+    for frame in frames:
+        log.append(frame)
+    assert list(log.frames) == frames[-fit:] and log.size == fit * frame_cost(frames[0]) <= 1000
+    log.append("y" * 2000)  # larger than the whole bound: counted as dropped, never kept
+    assert list(log.frames) == frames[-fit:] and log.dropped == 100 - fit + 1
 
 
 async def test_the_frame_log_exists_only_with_a_control_token(app_folder):
