@@ -164,7 +164,7 @@ def build_app(root: Path = DEFAULT_ROOT, *, control: bool = False) -> web.Applic
     hub = Hub()
     app = web.Application(middlewares=[cache_headers])
     app[HUB] = hub
-    roots = [root.resolve()] + ([DEFAULT_ROOT] if root.resolve() != DEFAULT_ROOT else [])
+    roots = [root.resolve()] + ([DEFAULT_ROOT] if root.resolve() != DEFAULT_ROOT else []) + [Path(__file__).parent / "static"]
 
     async def static(request: web.Request) -> web.FileResponse:
         relative = request.match_info["path"] or "index.html"

@@ -1,1 +1,28 @@
-"""Browser engines behind one small tab handle, so one test runs on Chromium, Firefox and WebKit."""
+"""Browser engines behind one small tab handle, so one test runs on Chromium, Firefox and WebKit.
+
+Each engine is the module ``pytabby.pytest.engines.<name>`` with a function
+``launch(settings: Settings) -> Engine``; it is imported only when a test asks
+for that engine, so its driver (Playwright, marionette-driver, selenium) is
+needed only then. Engine-specific settings live in ``settings.engines[name]``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, get_args
+
+from .base import Engine, EngineName
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+ENGINE_NAMES: tuple[EngineName, ...] = get_args(EngineName)
+
+
+def launch(name: str, settings: Settings) -> Engine:
+    """Start the engine ``name`` (one of ``ENGINE_NAMES``) with ``settings``."""
+    if name not in ENGINE_NAMES:
+        raise ValueError(f"unknown browser engine {name!r} (known: {', '.join(ENGINE_NAMES)})")
+    module = importlib.import_module(f"{__name__}.{name}")
+    engine: Engine = module.launch(settings)
+    return engine
