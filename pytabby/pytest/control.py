@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 from urllib.request import Request, urlopen
+
+POLL_SECONDS = 0.05
 
 
 def server_stats(base_url: str) -> dict[str, int]:
@@ -43,6 +46,15 @@ class Control:
         """Every frame the server received since the last reset (binary ones as ``{"binary": hex}``)."""
         frames: list[Any] = self._call("GET", "/control/frames")
         return frames
+
+    def wait_for_connections(self, count: int, timeout: float = 10.0) -> None:
+        """Wait until the server counts exactly ``count`` open ``/ws`` connections (a closed tab's
+        connection ends a moment after the tab); ``AssertionError`` with the last count after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while (connections := self.stats()["connections"]) != count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the server has {connections} connections, not {count}, after {timeout:g} s")
+            time.sleep(POLL_SECONDS)
 
     def _stats(self, path: str, body: bytes = b"", content_type: str = "text/plain") -> dict[str, int]:
         stats: dict[str, int] = self._call("POST", path, body, content_type)

@@ -173,29 +173,18 @@ def pytabby_engine(request: pytest.FixtureRequest, pytabby_settings: Settings) -
 @pytest.fixture
 def tabs(request: pytest.FixtureRequest, pytabby_engine: Engine, pytabby_server: str,
          pytabby_settings: Settings) -> Iterator[TabFactory]:
-    """``tabs(n, url=None)``: n tabs of the session's browser, each with Pyodide and pytabby booted
-    (``url`` defaults to ``page_url``); closed after the test. ``tabs.isolated(n, url=None)`` opens
-    them in a browser of this test's own (nothing shared with other tests, a cold HTTP cache). On a
-    failure the test's tabs leave a screenshot and their console log under ``output``."""
-    shared = TabFactory(pytabby_engine, pytabby_server, pytabby_settings)
-    own: list[Engine] = []
-
-    def isolated(count: int = 1, url: str | None = None) -> list[Tab]:
-        if not own:
-            own.append(launch(pytabby_engine.name, pytabby_settings))
-        factory = TabFactory(own[0], pytabby_server, pytabby_settings)
-        opened = factory(count, url)
-        shared.opened.extend(opened)
-        return opened
-
-    shared.isolated = isolated  # type: ignore[attr-defined]
-    yield shared
+    """``tabs(n, url=None, *, isolated=False)``: n tabs of the session's browser, each with Pyodide
+    and pytabby booted (``url`` defaults to ``page_url``), closed after the test. ``isolated=True``:
+    tabs of a browser of this test's own (nothing shared with other tests, a cold HTTP cache).
+    ``tabs.url(path)`` is a path's absolute URL. On a failure the test's tabs leave a screenshot
+    and their console log under ``output``."""
+    factory = TabFactory(pytabby_engine, pytabby_server, pytabby_settings,
+                         lambda: launch(pytabby_engine.name, pytabby_settings))
+    yield factory
     reports = request.node.stash.get(REPORT_KEY, {})
     if any(report.failed for report in reports.values()):
-        save_artifacts(shared.opened, pytabby_settings.output / _folder_name(request.node.nodeid))
-    shared.close_all()
-    for engine in own:
-        engine.close()
+        save_artifacts(factory.opened, pytabby_settings.output / _folder_name(request.node.nodeid))
+    factory.close_all()
 
 
 def save_artifacts(tabs: list[Tab], folder: Path) -> None:

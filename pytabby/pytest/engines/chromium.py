@@ -75,7 +75,7 @@ class ChromiumTab:
 
     def close(self) -> None:
         if not self._page.is_closed():
-            self._page.close(run_before_unload=True)
+            self._page.close()  # pagehide and unload run, as when a user closes the tab
 
     @property
     def closed(self) -> bool:
