@@ -56,6 +56,9 @@ def test_a_users_counter_app_passes_its_tests_from_a_wheel_install(tmp_path: Pat
     assert made.returncode == 0, made.stderr
     assert "pytabby_browser-0.2.0-py3-none-any.whl" in made.stdout
 
+    typed = run(sys.executable, "-m", "mypy", "app/counter.py", "tests", cwd=app)  # mypy.ini: strict
+    assert typed.returncode == 0, typed.stdout
+
     started = time.monotonic()
     tested = run(python, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", cwd=app, env=env)
     wall = time.monotonic() - started

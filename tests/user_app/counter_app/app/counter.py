@@ -1,11 +1,14 @@
 """A shared counter: every tab shows it, +1 in any tab updates all, only the leader holds the socket."""
 
+from collections.abc import Callable
+
 from pytabby import Platform, create_shared_socket
 
 
 class Counter:
-    def __init__(self, url: str, platform: Platform | None = None) -> None:
+    def __init__(self, url: str, show: Callable[[int], None] = print, platform: Platform | None = None) -> None:
         self.value = 0
+        self.show = show
         self.sock = create_shared_socket(url, key="counter", platform=platform)
         self.sock.on_message(self._on_frame)
 
@@ -13,9 +16,6 @@ class Counter:
         if data == "+1":
             self.value += 1
             self.show(self.value)
-
-    def show(self, value: int) -> None:
-        """Replaced by the page."""
 
     def plus_one(self) -> None:
         self.sock.send("+1")
@@ -25,6 +25,8 @@ if __name__ == "__main__":  # in a page
     import js
     from pyodide.ffi import create_proxy
 
-    counter = Counter(f"ws://{js.location.host}/ws")
-    counter.show = lambda value: setattr(js.document.getElementById("count"), "textContent", str(value))
+    def show(value: int) -> None:
+        js.document.getElementById("count").textContent = str(value)
+
+    counter = Counter(f"ws://{js.location.host}/ws", show)
     js.document.getElementById("plus").addEventListener("click", create_proxy(lambda event: counter.plus_one()))
