@@ -56,27 +56,25 @@ def make_dist(out: Path, pyodide: Path, *, wheel: Path | None = None) -> list[st
                         "(on Python >= 3.12)")
     if out.resolve() == pyodide:
         raise DistError(f"{out} is the Pyodide folder itself: choose another output folder")
+    if out.exists() and any(out.iterdir()) and not (out / LOCK).is_file():
+        raise DistError(f"{out} exists and is not a Pyodide folder made before: choose a new or empty folder")
+    if wheel is not None and not wheel.is_file():
+        raise DistError(f"--wheel {wheel}: no such file")
+    files = None if wheel is not None else _installed_files()
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     for source in sorted(pyodide.iterdir()):
         if source.is_file() and source.name not in NOT_SERVED and not source.name.endswith(NOT_SERVED_SUFFIXES):
             shutil.copy2(source, out / source.name)
-    added = [_copy_wheel(wheel, out) if wheel else wheel_from_installed(out)]
+    added = [Path(shutil.copy2(wheel, out / wheel.name)) if wheel else wheel_from_installed(out, files)]
     lock = json.loads((pyodide / LOCK).read_text())
     added += _fetch_missing(lock, out)
     _add_wheels(pyodide / LOCK, out, added)
     return sorted(p.name for p in out.iterdir())
 
 
-def _copy_wheel(wheel: Path, out: Path) -> Path:
-    if not wheel.is_file():
-        raise DistError(f"--wheel {wheel}: no such file")
-    return Path(shutil.copy2(wheel, out / wheel.name))
-
-
-def wheel_from_installed(out: Path) -> Path:
-    """Write the installed pytabby-browser back into a wheel in ``out`` (the files its RECORD lists)."""
+def _installed_files() -> tuple[importlib.metadata.Distribution, list[importlib.metadata.PackagePath]]:
     try:
         dist = importlib.metadata.distribution(DIST_NAME)
     except importlib.metadata.PackageNotFoundError:
@@ -85,6 +83,14 @@ def wheel_from_installed(out: Path) -> Path:
     if not any(f.as_posix() == "pytabby/__init__.py" for f in files):
         raise DistError(f"{DIST_NAME} is installed in editable mode (no files to pack): "
                         "build a wheel (pip wheel --no-deps .) and pass it with --wheel")
+    return dist, files
+
+
+def wheel_from_installed(
+    out: Path, installed: tuple[importlib.metadata.Distribution, list[importlib.metadata.PackagePath]] | None = None,
+) -> Path:
+    """Write the installed pytabby-browser back into a wheel in ``out`` (the files its RECORD lists)."""
+    dist, files = installed or _installed_files()
     info = next(f.parts[0] for f in files if f.parts[0].endswith(".dist-info"))
     path = out / f"{DIST_NAME.replace('-', '_')}-{dist.version}-py3-none-any.whl"
     record = []
