@@ -94,7 +94,8 @@ class ChromiumTab:
                 raise self._crash_error() from None
             raise
         except Error as exc:
-            if self._crashed or "crash" in exc.message.lower():
+            # The "crash" event reaches Python only during a later driver call: the message tells first.
+            if self._crashed or "Target crashed" in exc.message:
                 raise self._crash_error() from None
             raise ScriptError(exc.message) from None
 
