@@ -1,7 +1,7 @@
-"""Browser settings for pytabby's browser tests and benchmarks: the one place to change them.
+"""Browser settings for pytabby's own browser tests and benchmarks: the one place to change them.
 
-Read by ``pytabby.pytest_plugin`` (and overridable there with ``--pytabby-*`` options)
-and by ``benchmarks/run.py``.
+Read by the test kit (``pytabby.pytest.config``; ``pytabby_*`` ini options and
+``--pytabby-*`` override it) and by ``benchmarks/run.py``. Times are seconds.
 """
 
 CONFIG = {
@@ -19,10 +19,13 @@ CONFIG = {
         "--disable-backgrounding-occluded-windows",
     ],
     "headless": True,
-    # None: start the project's server on a free loopback port for the session.
-    "base_url": None,
+    # The demo app; its Pyodide folder is web/dist/ (.ci/build_web.py makes it).
+    "root": "web",
+    "dist": "web/dist",
     "page_url": "/playground.html",
-    # Milliseconds. Booting Pyodide in several tabs at once on 2 cores takes 7-13 s each.
-    "boot_timeout": 120_000,
-    "timeout": 20_000,
+    # Booting Pyodide in several tabs at once on 2 cores takes 7-13 s each.
+    "boot_timeout": 120,
+    "timeout": 20,
+    # The unit tier's async tests run on the fakes' manual clock: none needs long.
+    "async_timeout": 10,
 }

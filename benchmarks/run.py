@@ -12,24 +12,25 @@ machine, the ratios measured in the same run hold.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import os
 import platform
-import shutil
 import statistics
 import sys
-import tempfile
+import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.request import Request, urlopen
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pytabby.pytest_plugin import DEFAULTS, ServerThread, run_py  # noqa: E402
+from pytabby.pytest import Control, Tab, TabFactory, load_settings, run_py  # noqa: E402
+from pytabby.pytest.engines import launch  # noqa: E402
+from pytabby.pytest.serve import ServerThread, find_pyodide  # noqa: E402
 
 NOW_JS = "(performance.timeOrigin + performance.now())"
 NOW_PY = "(js.performance.timeOrigin + js.performance.now())"
@@ -83,39 +84,33 @@ def summary(samples: list[float], unit: str = "ms") -> str:
             f"(min {min(samples):.1f}, max {max(samples):.1f})")
 
 
-def load_config() -> dict[str, Any]:
-    config = dict(DEFAULTS)
-    namespace: dict[str, Any] = {}
-    exec((ROOT / "playwright.config.py").read_text(), namespace)
-    config.update(namespace.get("CONFIG", {}))
-    return config
-
-
 class Bench:
-    def __init__(self, context: Any, base_url: str, size: Size, config: dict[str, Any]) -> None:
-        self.context = context
-        self.base = base_url
+    def __init__(self, tabs: TabFactory, control: Control, size: Size) -> None:
+        self.tabs = tabs
+        self.context = tabs.engine.context  # type: ignore[attr-defined]  # Chromium's
+        self.control = control
         self.size = size
-        self.config = config
         self.results = Results()
+        self._tab_of: dict[Any, Tab] = {}
 
     # -- pages ---------------------------------------------------------------
 
     def raw_pages(self, count: int, url: str = "/raw.html") -> list[Any]:
         pages = [self.context.new_page() for _ in range(count)]
         for page in pages:
-            page.goto(url)
+            page.goto(self.tabs.url(url))
         return pages
 
     def py_pages(self, count: int) -> list[Any]:
-        pages = [self.context.new_page() for _ in range(count)]
-        for page in pages:
-            page.goto("/playground.html", wait_until="commit")
-        for page in pages:
-            page.wait_for_function("() => window.pytabbyReady !== undefined", timeout=self.config["boot_timeout"])
-            page.evaluate("() => window.pytabbyReady")
-            run_py(page, "import js, asyncio")
-        return pages
+        tabs = self.tabs(count, "/playground.html")
+        for tab in tabs:
+            self._tab_of[tab.page] = tab
+            run_py(tab, "import js, asyncio")
+        return [tab.page for tab in tabs]
+
+    def run_py(self, page: Any, code: str) -> Any:
+        """The kit's ``run_py`` on the tab of a Playwright page from ``py_pages``."""
+        return run_py(self._tab_of[page], code)
 
     @staticmethod
     def close(pages: list[Any]) -> None:
@@ -123,14 +118,6 @@ class Bench:
             if not page.is_closed():
                 page.close()
 
-    def post(self, path: str, body: bytes = b"") -> dict[str, Any]:
-        request = Request(f"{self.base}{path}", data=body, method="POST", headers={"Content-Type": "text/plain"})
-        with urlopen(request) as response:
-            return json.load(response)
-
-    def stats(self) -> dict[str, Any]:
-        with urlopen(f"{self.base}/stats") as response:
-            return json.load(response)
 
     # -- bus throughput --------------------------------------------------------
 
@@ -213,7 +200,7 @@ class Bench:
     def _naive_py_throughput(self, pages: list[Any], n: int) -> float:
         """Python calling BroadcastChannel directly: to_js + postMessage per message, to_py on receipt."""
         name = f"naive-{next(_names)}"
-        run_py(pages[1], f"""
+        self.run_py(pages[1], f"""
 from pyodide.ffi import create_proxy, to_js
 js.window.doneAt = 0
 naive_got = 0
@@ -229,7 +216,7 @@ def naive_receive(event):
 naive_proxy = create_proxy(naive_receive)
 naive_rx.onmessage = naive_proxy
 """)
-        started = run_py(pages[0], f"""
+        started = self.run_py(pages[0], f"""
 from pyodide.ffi import to_js
 naive_tx = js.BroadcastChannel.new({name!r})
 t0 = {NOW_PY}
@@ -243,7 +230,7 @@ t0
 
     def _pytabby_throughput(self, pages: list[Any], n: int) -> float:
         name = f"py-{next(_names)}"
-        run_py(pages[1], f"""
+        self.run_py(pages[1], f"""
 from pytabby import create_bus
 js.window.doneAt = 0
 rx_bus = create_bus({name!r})
@@ -256,7 +243,7 @@ def rx(msg):
         rx_bus.close()
 rx_bus.subscribe("m", rx)
 """)
-        started = run_py(pages[0], f"""
+        started = self.run_py(pages[0], f"""
 from pytabby import create_bus
 tx_bus = create_bus({name!r})
 t0 = {NOW_PY}
@@ -288,13 +275,13 @@ t0
         }""" % NOW_JS, [name, count])
         raw[1].wait_for_function(f"() => window.lat.length >= {count}")
         js_samples = raw[1].evaluate("() => window.lat")[10:]
-        run_py(py[1], f"""
+        self.run_py(py[1], f"""
 from pytabby import create_bus
 lat = []
 lat_bus = create_bus({name!r})
 lat_bus.subscribe("m", lambda msg: lat.append({NOW_PY} - msg.payload))
 """)
-        run_py(py[0], f"""
+        self.run_py(py[0], f"""
 from pytabby import create_bus
 lat_tx = create_bus({name!r})
 for i in range({count}):
@@ -302,7 +289,7 @@ for i in range({count}):
     await asyncio.sleep(0.004)
 """)
         py[1].wait_for_function(f"() => pyodide.runPython('len(lat)') >= {count}")
-        py_samples = run_py(py[1], "lat")[10:]
+        py_samples = self.run_py(py[1], "lat")[10:]
         self.results.samples["latency_ms"] = {"js": js_samples, "pytabby": py_samples}
         self.results.add(Row(
             "bus one-way latency, low rate",
@@ -355,10 +342,9 @@ for i in range({count}):
         self.close(pages)
         return samples
 
-    @staticmethod
-    def _join(page: Any, setup: str, key: str, python: bool) -> None:
+    def _join(self, page: Any, setup: str, key: str, python: bool) -> None:
         if python:
-            run_py(page, setup.replace("KEY", repr(key)))
+            self.run_py(page, setup.replace("KEY", repr(key)))
         else:
             page.evaluate(setup, key)
 
@@ -369,27 +355,27 @@ for i in range({count}):
         fanout: dict[str, list[float]] = {}
         handover: list[float] = []
         for count in self.size.socket_tabs:
-            self.post("/control/reset")
-            base = self.stats()["connections"]
+            self.control.reset()
+            base = self.control.stats()["connections"]
             pages = self.py_pages(count)
             key = f"sock-{next(_names)}"
             for page in pages:
-                run_py(page, _SHARED_SOCKET.replace("KEY", repr(key)))
+                self.run_py(page, _SHARED_SOCKET.replace("KEY", repr(key)))
             for page in pages:
                 page.wait_for_function("() => pyodide.runPython('sock.state') === 'open'")
-            connections[count] = self.stats()["peak_connections"] - base
+            connections[count] = self.control.stats()["peak_connections"] - base
             if count == max(self.size.socket_tabs):
                 fanout["pytabby"] = self._fanout(pages)
                 handover = self._socket_handover(pages)
             self.close(pages)
             naive = self.raw_pages(count)
-            self.post("/control/reset")
-            base = self.stats()["connections"]
+            self.control.reset()
+            base = self.control.stats()["connections"]
             for page in naive:
                 page.evaluate(_NAIVE_SOCKET)
             for page in naive:
                 page.wait_for_function("() => window.ws.readyState === 1")
-            naive_connections[count] = self.stats()["connections"] - base
+            naive_connections[count] = self.control.stats()["connections"] - base
             if count == max(self.size.socket_tabs):
                 fanout["naive_js"] = self._fanout(naive)
             self.close(naive)
@@ -424,7 +410,7 @@ for i in range({count}):
         samples = []
         for round_number in range(self.size.fanout_rounds):
             sent = time.time() * 1000
-            self.post("/control/broadcast", json.dumps({"fanout": round_number, "sent": sent}).encode())
+            self.control.broadcast(json.dumps({"fanout": round_number, "sent": sent}))
             arrivals = []
             for page in pages:
                 page.wait_for_function(f"() => window.fanout.length > {round_number}", polling=5)
@@ -475,14 +461,14 @@ for i in range({count}):
 
     def _bare_pyodide_load(self, trace: bool) -> list[Any]:
         page = self.context.new_page()
-        page.goto("/bench/bare.html")
+        page.goto(self.tabs.url("/bench/bare.html"))
         page.wait_for_function("() => window.bareReady !== undefined")
         page.evaluate("() => window.bareReady")
         measured = page.evaluate("""async (trace) => {
             if (trace) pyodide.runPython("import tracemalloc; tracemalloc.start()");
             const js0 = performance.memory.usedJSHeapSize;
             const t0 = performance.now();
-            await pyodide.loadPackage("pytabby");
+            await pyodide.loadPackage("pytabby-browser");
             const t1 = performance.now();
             pyodide.runPython("import pytabby; bus = pytabby.create_bus('cost'); bus.publish('x', 1)");
             const t2 = performance.now();
@@ -556,28 +542,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", type=Path, default=ROOT / "bench-results" / "latest.json")
     args = parser.parse_args(argv)
     size_name = args.size or "full"
-    config = load_config()
-
-    from playwright.sync_api import sync_playwright
+    settings = dataclasses.replace(load_settings(ROOT), timeout=60.0)
+    root = settings.root or ROOT / "web"
 
     started = time.time()
-    server = ServerThread(None).start()
-    profile = Path(tempfile.mkdtemp(prefix="pytabby-bench-"))
+    token = secrets.token_urlsafe(16)
+    server = ServerThread(root, find_pyodide(root, settings.dist), token).start()
     try:
-        with sync_playwright() as playwright:
-            context = playwright.chromium.launch_persistent_context(
-                str(profile), executable_path=config["executable_path"], args=config["args"],
-                headless=config["headless"], base_url=server.url,
-            )
-            context.set_default_timeout(60_000)
-            bench = Bench(context, server.url, SIZES[size_name], config)
+        engine = launch("chromium", settings)
+        try:
+            bench = Bench(TabFactory(engine, server.url, settings), Control(server.url, token), SIZES[size_name])
             for step in (bench.throughput, bench.latency, bench.handover, bench.shared_socket, bench.cost):
                 print(f"{step.__name__}...", flush=True)
                 step()
-            context.close()
+        finally:
+            engine.close()
     finally:
         server.stop()
-        shutil.rmtree(profile, ignore_errors=True)
     print_table(bench.results, size_name, time.time() - started)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"size": size_name, "rows": [row.__dict__ for row in bench.results.rows],

@@ -7,10 +7,16 @@ WebSocket for all tabs of an app.
     bus = create_bus("my-app")
     bus.subscribe("hello", lambda msg: print(msg.payload))
     bus.publish("hello", {"from": bus.tab_id})
+
+The distribution is ``pytabby-browser`` (``pip install pytabby-browser``; on PyPI
+the name ``pytabby`` belongs to another project); the import package is ``pytabby``.
+``Platform`` is the type of ``platform=`` arguments (``pytabby.testing.FakeTab``
+satisfies it in unit tests).
 """
 
 from ._core.envelope import Message
 from ._core.safe_json import JSONTooDeepError, loads as safe_loads
+from ._ports import Platform
 from .bus import TabBus, create_bus
 from .emitter import Stream
 from .leader import LeaderElector, LeaderEvent, create_leader_elector
@@ -25,7 +31,7 @@ from .errors import (
     RequestError,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "BufferOverflowError",
@@ -37,6 +43,7 @@ __all__ = [
     "LeaderEvent",
     "MalformedEnvelopeError",
     "Message",
+    "Platform",
     "PytabbyError",
     "QueueFullError",
     "RequestError",

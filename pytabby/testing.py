@@ -68,9 +68,11 @@ class ManualClock:
         self._order = itertools.count()
 
     def now_ms(self) -> float:
+        """The manual time in milliseconds since the epoch (moves only with ``advance``)."""
         return self._now
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> _ManualTimer:
+        """Run ``callback`` once the manual time has moved ``delay`` seconds on; returns a cancellable timer."""
         timer = _ManualTimer(callback)
         heapq.heappush(self._timers, (self._now + max(delay, 0.0) * 1000, next(self._order), timer))
         return timer
@@ -276,12 +278,14 @@ class FakeServer:
             self._receive(socket, data)
 
     def broadcast(self, data: str | bytes) -> None:
+        """Send ``data`` to every connected fake socket, as the real server's ``/control/broadcast`` does."""
         if self.stalled:
             return
         for socket in list(self.connections):
             socket.push(data)
 
     def drop_all(self, code: int = 1012) -> None:
+        """Close every connection from the server side with ``code`` (1012: a restart), as an outage does."""
         for socket in list(self.connections):
             socket._server_closed(code, "dropped", False)
 
@@ -414,6 +418,7 @@ class FakeBrowser:
         self.posts: dict[str, int] = {}  # postMessage calls per channel name
 
     def open_tab(self, *, web_locks: bool = True) -> FakeTab:
+        """A new tab of this browser; pass it as ``platform=``. ``web_locks=False``: a browser without Web Locks."""
         tab = FakeTab(self, f"tab-{next(self._tab_numbers)}", web_locks=web_locks)
         self.tabs.append(tab)
         return tab
@@ -436,6 +441,7 @@ class FakeBrowser:
         tab.frozen = True
 
     def unfreeze(self, tab: FakeTab) -> None:
+        """Let a tab that ``freeze`` halted run again."""
         tab.frozen = False
         backlog, tab._frozen_backlog = tab._frozen_backlog, []
         for deliver in backlog:
@@ -445,6 +451,7 @@ class FakeBrowser:
         return (c for c in list(self._channels) if c.name == name)
 
     def lock_holder(self, name: str) -> FakeTab | None:
+        """The tab holding the Web Lock ``name``, or None."""
         holder = self._locks.holders.get(name)
         return holder.tab if holder else None
 

@@ -3,7 +3,7 @@ import { loadPyodide } from "/dist/pyodide.mjs";
 
 const ready = (async () => {
   const pyodide = await loadPyodide({ indexURL: new URL("/dist/", location.href).href });
-  await pyodide.loadPackage("pytabby");
+  await pyodide.loadPackage("pytabby-browser");
   pyodide.runPython("import pytabby");
   return pyodide;
 })();

@@ -11,9 +11,6 @@ from pathlib import Path
 from aiohttp import web
 
 PACKAGE_STATIC = Path(__file__).resolve().parent.parent / "static"
-# Until pytabby/static/ exists, the repository's web/ provides the two pages a user's folder may lack.
-REPO_WEB = Path(__file__).resolve().parents[2] / "web"
-REPO_WEB_FALLBACKS = frozenset({"pytabby-boot.js", "playground.html"})
 MAKE_ONE = "make one with: python -m pytabby dist OUT --pyodide node_modules/pyodide"
 PYODIDE_MARKER = "pyodide.mjs"
 
@@ -50,11 +47,6 @@ def add_static_routes(app: web.Application, root: Path, dist: Path) -> None:
     """``/dist/...`` from ``dist``; everything else from ``root``, then pytabby's own pages."""
     root = root.resolve()
 
-    def fallback(relative: str) -> Path | None:
-        if PACKAGE_STATIC.is_dir():
-            return file_in(PACKAGE_STATIC, relative)
-        return file_in(REPO_WEB, relative) if relative in REPO_WEB_FALLBACKS else None
-
     async def from_dist(request: web.Request) -> web.FileResponse:
         found = file_in(dist, request.match_info["path"])
         if found is None:
@@ -63,7 +55,7 @@ def add_static_routes(app: web.Application, root: Path, dist: Path) -> None:
 
     async def from_root(request: web.Request) -> web.FileResponse:
         relative = request.match_info["path"] or "index.html"
-        found = file_in(root, relative) or fallback(relative)
+        found = file_in(root, relative) or file_in(PACKAGE_STATIC, relative)
         if found is None:
             raise web.HTTPNotFound()
         return web.FileResponse(found)

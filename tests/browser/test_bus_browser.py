@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pytabby.pytest_plugin import PyError, run_py, wait_py
+from pytabby.pytest import PyError, run_py, wait_py
 
 
 def open_bus(pages, name, **options):
@@ -140,9 +140,8 @@ seen[{name!r}][0][1] == {{"none": None, "t": True, "i": -3, "big": 2**70, "f": 1
 
 
 @pytest.fixture(scope="module")
-def js_page(pytabby_context):
-    page = pytabby_context.new_page()
-    page.goto("/raw.html")
+def js_page(pytabby_engine, pytabby_server):
+    page = pytabby_engine.new_tab(pytabby_server + "/raw.html")
     yield page
     page.close()
 
@@ -155,7 +154,7 @@ def test_raw_js_in_purrtabbys_shape_interoperates_both_ways(shared_tabs, js_page
         window.jsChannel.onmessage = (event) => window.received.push(event.data);
     }""", name)
     run_py(shared_tabs[0], f"buses[{name!r}].publish('from-py', {{'n': None, 'b': b'ab', 'l': [1]}})")
-    js_page.wait_for_function("() => window.received.length === 1")
+    js_page.wait_for("() => window.received.length === 1")
     message = js_page.evaluate("""() => {
         const m = window.received[0];
         return {plain: Object.getPrototypeOf(m) === Object.prototype,
@@ -188,33 +187,31 @@ def test_malformed_envelopes_from_other_code_are_reported_not_delivered(shared_t
 
 def test_plain_pyodide_page_runs_the_bus(tabs, shared_tabs, name):
     (page,) = tabs(1, url="/pyodide-example.html")
-    page.wait_for_function("() => window.exampleReady === true")
+    page.wait_for("() => window.exampleReady === true")
     open_bus(shared_tabs[:1], name)
     run_py(page, f"from pytabby import create_bus; example_bus = create_bus({name!r})")
     run_py(page, f"example_bus.publish('from-example', 1)")
     wait_py(shared_tabs[0], f"len(seen[{name!r}]) == 1")
-    assert page.locator("#tab-id").inner_text().startswith("tab-")
+    assert page.page.locator("#tab-id").inner_text().startswith("tab-")
 
 
-def test_pyscript_page_imports_pytabby_and_talks_to_other_tabs(pytabby_context, shared_tabs):
+def test_pyscript_page_imports_pytabby_and_talks_to_other_tabs(open_page, shared_tabs):
     open_bus(shared_tabs[:1], "pyscript-demo")
-    page = pytabby_context.new_page()
+    page = open_page("/pyscript-example.html")
     try:
-        page.goto("/pyscript-example.html")
-        page.wait_for_function("() => document.querySelector('#status').dataset.ready === 'yes'", timeout=120_000)
+        page.wait_for("() => document.querySelector('#status').dataset.ready === 'yes'", timeout=120)
         wait_py(shared_tabs[0], "any(m[0] == 'pyscript-hello' for m in seen['pyscript-demo'])")
     finally:
         page.close()
 
 
-def test_micropip_installs_the_wheel_from_its_url(pytabby_context):
+def test_micropip_installs_the_wheel_from_its_url(open_page):
     from pathlib import Path
 
-    (wheel,) = (Path(__file__).resolve().parents[2] / "web" / "dist").glob("pytabby-*.whl")
-    page = pytabby_context.new_page()
+    (wheel,) = (Path(__file__).resolve().parents[2] / "web" / "dist").glob("pytabby_browser-*.whl")
+    page = open_page("/bench/bare.html")
     try:
-        page.goto("/bench/bare.html")
-        page.wait_for_function("() => window.bareReady !== undefined")
+        page.wait_for("() => window.bareReady !== undefined")
         page.evaluate("() => window.bareReady")
         version = page.evaluate("""async (wheel) => {
             await pyodide.loadPackage("micropip");
@@ -223,7 +220,7 @@ import micropip
 await micropip.install(f"{__import__('js').location.origin}/dist/${wheel}")
 import pytabby
 from importlib.metadata import version
-[pytabby.__version__, version("pytabby")]
+[pytabby.__version__, version("pytabby-browser")]
 `).then((r) => r.toJs());
         }""", wheel.name)
         assert version[0] == version[1] == wheel.name.split("-")[1]

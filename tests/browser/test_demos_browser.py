@@ -2,49 +2,54 @@
 
 from __future__ import annotations
 
-from pytabby.pytest_plugin import run_py, server_stats, wait_py
+from pytabby.pytest import Tab, run_py, server_stats, wait_py
 
+
+def text(page: Tab, selector: str) -> str:
+    return str(page.evaluate("(selector) => document.querySelector(selector).textContent", selector))
 
 def test_chat_demo_three_tabs_one_connection_and_text_stays_text(tabs):
     pages = tabs(3, url="/")
     for page in pages:
-        page.wait_for_function("() => document.querySelector('#pytabby-status').className === 'ready'")
+        page.wait_for("() => document.querySelector('#pytabby-status').className === 'ready'")
     for page in pages:
-        page.wait_for_function("() => document.querySelector('#connections').textContent.startsWith('3 tabs, 1 server')",
-                               timeout=30_000)
-        assert page.locator("#socket-state").inner_text() == "socket open"
-    roles = sorted(page.locator("#role").inner_text() for page in pages)
+        page.wait_for("() => document.querySelector('#connections').textContent.startsWith('3 tabs, 1 server')",
+                               timeout=30)
+        assert text(page, "#socket-state") == "socket open"
+    roles = sorted(text(page, "#role") for page in pages)
     assert roles == ["follower", "follower", "leader"]
     attack = "<img src=x onerror=\"window.pwned=1\"> hi"
-    pages[1].fill("#message-input", attack)
-    pages[1].click("#send-btn")
+    pages[1].evaluate("""(attack) => {
+        document.querySelector('#message-input').value = attack;
+        document.querySelector('#send-btn').click();
+    }""", attack)
     for page in pages:
-        page.wait_for_function("() => document.querySelectorAll('#messages li').length >= 1")
-        assert page.locator("#messages li").first.inner_text().endswith(attack)
+        page.wait_for("() => document.querySelectorAll('#messages li').length >= 1")
+        assert text(page, "#messages li").endswith(attack)
         assert page.evaluate("() => [window.pwned, document.querySelectorAll('#messages img').length]") == [None, 0]
 
 
 def test_dashboard_three_tabs_plot_the_same_ticks_from_one_connection(tabs, pytabby_server):
     pages = tabs(3, url="/dashboard.html")
     for page in pages:
-        page.wait_for_function("() => document.querySelector('#pytabby-status').className === 'ready'")
+        page.wait_for("() => document.querySelector('#pytabby-status').className === 'ready'")
     for page in pages:  # the test's own recorder beside the demo's plot
         run_py(page, "import json; from dashboard import ticks; seen_ticks = []\n"
                      "ticks.on_message(lambda data: seen_ticks.append(json.loads(data)['seq']))")
     for page in pages:
-        wait_py(page, "ticks.state == 'open' and len(seen_ticks) >= 3", timeout=30_000)
+        wait_py(page, "ticks.state == 'open' and len(seen_ticks) >= 3", timeout=30)
     assert server_stats(pytabby_server)["ticks_connections"] == 1
     first = run_py(pages[0], "seen_ticks[-1]")
     for page in pages:  # every tab gets each tick once, in order, including the latest
         wait_py(page, f"{first} in seen_ticks")
         assert run_py(page, "seen_ticks == sorted(set(seen_ticks))")
-        assert page.locator("#line").get_attribute("points").count(",") >= 3
+        assert page.evaluate("() => document.querySelector('#line').getAttribute('points')").count(",") >= 3
 
 
 def test_chat_demo_keeps_its_socket_through_a_back_forward_cache_pagehide(tabs):
     """A persisted pagehide (bfcache) must not close the demo: the library steps down and rejoins itself."""
     (page,) = tabs(1, url="/", isolated=True)
-    page.wait_for_function("() => document.querySelector('#pytabby-status').className === 'ready'")
+    page.wait_for("() => document.querySelector('#pytabby-status').className === 'ready'")
     wait_py(page, "__import__('chat').sock.state == 'open'")
     page.evaluate("() => window.dispatchEvent(new PageTransitionEvent('pagehide', {persisted: true}))")
     assert run_py(page, "import chat; (chat.sock.state, chat.presence.closed)") == ["no-leader", False]

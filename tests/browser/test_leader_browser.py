@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytabby.pytest_plugin import PyError, run_py, wait_py
+from pytabby.pytest import PyError, freeze, run_py, wait_for_leader, wait_py
 
 FAST_LIVENESS = "heartbeat_interval=0.25, liveness_timeout=1.5"
 
@@ -27,18 +27,7 @@ def state(page, key):
 
 
 def wait_for_single_leader(pages, key):
-    """Wait until one page leads and every page names it; return that page."""
-    for page in pages:
-        wait_py(page, f"electors[{key!r}].leader_id is not None")
-    states = [state(page, key) for page in pages]
-    leader_ids = {s[1] for s in states}
-    if len(leader_ids) != 1:
-        chief_id = next(s[3] for s in states if s[0])
-        for page in pages:
-            wait_py(page, f"electors[{key!r}].leader_id == {chief_id!r}")
-        states = [state(page, key) for page in pages]
-    assert [s[0] for s in states].count(True) == 1
-    return pages[[s[0] for s in states].index(True)]
+    return wait_for_leader(pages, f"electors[{key!r}]")
 
 
 def test_exactly_one_of_four_tabs_leads(tabs, name):
@@ -96,19 +85,14 @@ def test_steal_makes_this_tab_lead_and_the_old_leader_loses(tabs, name):
     assert wait_for_single_leader(pages, name) is thief
 
 
-def test_a_frozen_leader_is_replaced_and_fenced_when_it_wakes(tabs, pytabby_context, name):
+def test_a_frozen_leader_is_replaced_and_fenced_when_it_wakes(tabs, name):
     pages = tabs(3)
     start_electors(pages, name, FAST_LIVENESS)
     chief = wait_for_single_leader(pages, name)
     old_term = state(chief, name)[2]
     rest = [p for p in pages if p is not chief]
-    debugger = pytabby_context.new_cdp_session(chief)
-    debugger.send("Debugger.enable")
-    debugger.send("Debugger.pause")  # halts its JS with the lock still held
-    try:
+    with freeze(chief):  # halts its JS with the lock still held
         successor = wait_for_single_leader_among(rest, name)
-    finally:
-        debugger.send("Debugger.resume")
     new_term = state(successor, name)[2]
     assert new_term > old_term
     wait_py(chief, f"not electors[{name!r}].is_leader and electors[{name!r}].term >= {new_term}")
@@ -118,7 +102,7 @@ def test_a_frozen_leader_is_replaced_and_fenced_when_it_wakes(tabs, pytabby_cont
 
 def wait_for_single_leader_among(pages, key):
     for page in pages:
-        wait_py(page, f"electors[{key!r}].leader_id is not None and electors[{key!r}].term >= 2", timeout=15_000)
+        wait_py(page, f"electors[{key!r}].leader_id is not None and electors[{key!r}].term >= 2", timeout=15)
     return wait_for_single_leader(pages, key)
 
 
@@ -143,10 +127,9 @@ def test_without_web_locks_start_raises_a_clear_error(tabs, name):
     assert run_py(page, f"electors[{name!r}].started") is False
 
 
-def test_churn_close_the_leader_and_open_a_tab_30_times_never_two_leaders(tabs, pytabby_context, name):
+def test_churn_close_the_leader_and_open_a_tab_30_times_never_two_leaders(tabs, open_page, name):
     """An observer page logs every acquire/lose with the shared clock; leadership intervals never overlap."""
-    audit = pytabby_context.new_page()
-    audit.goto("/raw.html")
+    audit = open_page("/raw.html")
     audit.evaluate("""(name) => {
         window.audit = [];
         new BroadcastChannel("audit-" + name).onmessage = (e) => window.audit.push(e.data);

@@ -3,22 +3,10 @@
 from __future__ import annotations
 
 import json
-from urllib.request import Request, urlopen
 
 import pytest
 
-from pytabby.pytest_plugin import run_py, server_stats, wait_py
-
-
-def post(base: str, path: str, body: bytes = b"", content_type: str = "text/plain") -> dict:
-    request = Request(f"{base}{path}", data=body, method="POST", headers={"Content-Type": content_type})
-    with urlopen(request) as response:
-        return json.load(response)
-
-
-def frames_received(base: str) -> list:
-    with urlopen(f"{base}/control/frames") as response:
-        return json.load(response)
+from pytabby.pytest import run_py, server_stats, wait_py
 
 
 def share(pages, key, options=""):
@@ -50,9 +38,9 @@ def leader_of(pages, key):
 
 
 @pytest.fixture
-def quiet_server(pytabby_server):
+def quiet_server(pytabby_control):
     """Reset the server's counters; returns the connections open before the test."""
-    return post(pytabby_server, "/control/reset")["connections"]
+    return pytabby_control.reset()["connections"]
 
 
 def test_five_tabs_one_connection_across_20_leader_kills(tabs, pytabby_server, quiet_server, name):
@@ -70,20 +58,20 @@ def test_five_tabs_one_connection_across_20_leader_kills(tabs, pytabby_server, q
     assert server_stats(pytabby_server)["peak_connections"] - quiet_server == 1
 
 
-def test_server_frames_reach_every_tab_exactly_once_binary_intact(tabs, pytabby_server, name):
+def test_server_frames_reach_every_tab_exactly_once_binary_intact(tabs, pytabby_control, name):
     pages = tabs(3)
     share(pages, name)
     wait_open(pages, name)
-    post(pytabby_server, "/control/broadcast", b"hello tabs")
+    pytabby_control.broadcast("hello tabs")
     blob = bytes(range(256))
-    post(pytabby_server, "/control/broadcast", blob, "application/octet-stream")
+    pytabby_control.broadcast(blob)
     for page in pages:
         wait_py(page, f"len(inbox[{name!r}]) >= 2")
         assert run_py(page, f"[len(inbox[{name!r}]), inbox[{name!r}][0], inbox[{name!r}][1] == bytes(range(256))]") \
             == [2, "hello tabs", True]
 
 
-def test_200_sends_from_3_followers_survive_a_leader_kill_mid_burst(tabs, pytabby_server, quiet_server, name):
+def test_200_sends_from_3_followers_survive_a_leader_kill_mid_burst(tabs, pytabby_control, quiet_server, name):
     pages = tabs(4)
     share(pages, name)
     wait_open(pages, name)
@@ -107,10 +95,10 @@ burst_task = asyncio.ensure_future(burst())
     wait_py(followers[0], "sent >= 60")
     chief.close()
     for page in followers:
-        wait_py(page, f"sent == 200 and socks[{name!r}].pending == 0", timeout=60_000)
+        wait_py(page, f"sent == 200 and socks[{name!r}].pending == 0", timeout=60)
     wanted = {run_py(page, f"socks[{name!r}].tab_id") for page in followers}
     per_tab: dict[str, list[int]] = {tab: [] for tab in wanted}
-    for frame in frames_received(pytabby_server):
+    for frame in pytabby_control.frames():
         if isinstance(frame, str) and frame.startswith("{"):
             data = json.loads(frame)
             if data.get("tab") in per_tab:
@@ -123,17 +111,17 @@ burst_task = asyncio.ensure_future(burst())
         print(f"{tab}: 200 delivered, {duplicates} duplicate(s) across the hand-over")
 
 
-def test_server_outage_reconnects_flushes_queued_sends_and_states_follow(tabs, pytabby_server, name):
+def test_server_outage_reconnects_flushes_queued_sends_and_states_follow(tabs, pytabby_control, name):
     pages = tabs(3)
     share(pages, name)
     wait_open(pages, name)
-    post(pytabby_server, "/control/outage?seconds=1.5")
+    pytabby_control.outage(1.5)
     for page in pages:
         wait_py(page, f"'reconnecting' in states[{name!r}]")
     run_py(pages[1], f"socks[{name!r}].send('sent during the outage')")
     for page in pages:
         wait_py(page, f"states[{name!r}][-1] == 'open' and 'sent during the outage' in inbox[{name!r}]",
-                timeout=30_000)
+                timeout=30)
         states = run_py(page, f"states[{name!r}]")
         assert states.index("reconnecting") < len(states) - 1
 
@@ -173,22 +161,21 @@ def test_closing_a_shared_socket_leaves_no_live_proxy(tabs, name):
     assert run_py(page, "_browser.live_proxies()") == before
 
 
-def test_while_offline_reconnects_fail_and_back_online_the_queue_flushes(tabs, pytabby_server, name):
+def test_while_offline_reconnects_fail_and_back_online_the_queue_flushes(tabs, pytabby_control, name):
     """Chromium's offline emulation keeps open WebSockets (measured) but fails new ones."""
-    from pytabby.pytest_plugin import set_offline
 
     pages = tabs(2)  # offline applies to the whole profile: no other test has tabs open meanwhile
     share(pages, name, "backoff=lambda: iter([0.1] * 10_000)")
     wait_open(pages, name)
     leader = leader_of(pages, name)
-    set_offline(leader, True)
+    leader.page.context.set_offline(True)
     try:
         attempts = run_py(leader, f"socks[{name!r}].connect_attempts")
-        post(pytabby_server, "/control/outage?seconds=0.1")  # the one connection drops
+        pytabby_control.outage(0.1)  # the one connection drops
         wait_py(leader, f"socks[{name!r}].connect_attempts >= {attempts + 5}")  # five reconnects tried...
         assert run_py(leader, f"socks[{name!r}].state") == "reconnecting"  # ...and all failed
         run_py(pages[1], f"socks[{name!r}].send('queued while offline')")
     finally:
-        set_offline(leader, False)
+        leader.page.context.set_offline(False)
     for page in pages:
         wait_py(page, f"socks[{name!r}].state == 'open' and 'queued while offline' in inbox[{name!r}]")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pytabby.pytest_plugin import run_py, server_stats, wait_py
+from pytabby.pytest import run_py, wait_py
 
 
 def in_worker(page, code: str):
@@ -12,9 +12,8 @@ def in_worker(page, code: str):
 
 
 def wait_worker(page, condition: str) -> None:
-    page.wait_for_function(
-        """async (condition) => (await window.runInWorker(condition)) === true""", arg=f"bool({condition})",
-        polling=50)
+    page.wait_for("""async (condition) => (await window.runInWorker(condition)) === true""", f"bool({condition})",
+                  interval=0.05)
 
 
 SETUP = """
@@ -31,12 +30,11 @@ bus.tab_id
 """
 
 
-def test_a_worker_and_a_main_thread_tab_share_bus_election_and_socket(tabs, pytabby_context, pytabby_server, name):
+def test_a_worker_and_a_main_thread_tab_share_bus_election_and_socket(tabs, open_page, pytabby_control, name):
     (main,) = tabs(1)
-    worker_page = pytabby_context.new_page()
+    worker_page = open_page("/worker-example.html")
     try:
-        worker_page.goto("/worker-example.html")
-        worker_page.wait_for_function("() => window.workerReady !== undefined")
+        worker_page.wait_for("() => window.workerReady !== undefined")
         worker_page.evaluate("() => window.workerReady")
         setup = SETUP.replace("NAME", repr(name))
         main_id = run_py(main, setup)
@@ -56,16 +54,20 @@ def test_a_worker_and_a_main_thread_tab_share_bus_election_and_socket(tabs, pyta
         in_worker(worker_page, f"sock.send({json.dumps('from the worker ' + name)})")
         wait_py(main, f"'from the worker {name}' in frames")
         wait_worker(worker_page, f"'from the worker {name}' in frames")
-        # Closing the main-thread tab hands leadership to the worker if the tab led.
-        if leaders[0]:
-            main.close()
-            wait_worker(worker_page, "elector.is_leader and sock.is_leader and sock.state == 'open'")
-        assert server_stats(pytabby_server)["connections"] >= 1
+        pytabby_control.wait_for_connections(1)
+        # The main-thread tab takes both roles, then closes: the worker takes both over.
+        run_py(main, "elector.steal(); sock.elector.steal()")
+        wait_py(main, "elector.is_leader and sock.is_leader and sock.state == 'open'")
+        ids = run_py(main, "[elector.tab_id, sock.elector.tab_id]")
+        wait_worker(worker_page, f"[elector.leader_id, sock.elector.leader_id] == {ids!r}")
+        main.close()
+        wait_worker(worker_page, "elector.is_leader and sock.is_leader and sock.state == 'open'")
+        pytabby_control.wait_for_connections(1)  # the worker's, and no other
     finally:
         worker_page.close()
 
 
-def test_a_pyscript_worker_shares_bus_election_and_socket_with_a_main_thread_tab(tabs, pytabby_context):
+def test_a_pyscript_worker_shares_bus_election_and_socket_with_a_main_thread_tab(tabs, open_page):
     (main,) = tabs(1)
     run_py(main, """
 import js
@@ -78,11 +80,10 @@ demo_bus.subscribe("worker-frame", lambda msg: worker_frames.append(msg.payload)
 demo_elector = create_leader_elector("pyscript-worker-demo").start()
 demo_sock = create_shared_socket(f"ws://{js.location.host}/ws", key="pyscript-worker-demo")
 """)
-    worker_page = pytabby_context.new_page()
+    worker_page = open_page("/pyscript-worker.html")
     try:
-        worker_page.goto("/pyscript-worker.html")
         wait_py(main, "worker_states and worker_states[-1]['socket'] == 'open' and worker_states[-1]['leader_id']",
-                timeout=120_000)
+                timeout=120)
         run_py(main, "demo_bus.publish('ask')")
         wait_py(main, "demo_sock.state == 'open' and demo_elector.leader_id is not None")
         state = run_py(main, "worker_states[-1]")

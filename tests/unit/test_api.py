@@ -10,9 +10,9 @@ import pytabby
 def test_all_lists_exactly_the_public_names_and_each_exists():
     assert sorted(pytabby.__all__) == sorted({
         "BufferOverflowError", "ClosedError", "LeaderElectionUnavailable", "LeaderElector", "LeaderEvent",
-        "MalformedEnvelopeError", "Message", "PytabbyError", "QueueFullError", "RequestError", "SharedSocket",
-        "Stream", "TabBus", "create_bus", "create_leader_elector", "create_shared_socket", "JSONTooDeepError",
-        "safe_loads", "Heartbeat",
+        "MalformedEnvelopeError", "Message", "Platform", "PytabbyError", "QueueFullError", "RequestError",
+        "SharedSocket", "Stream", "TabBus", "create_bus", "create_leader_elector", "create_shared_socket",
+        "JSONTooDeepError", "safe_loads", "Heartbeat",
     })
     for name in pytabby.__all__:
         assert getattr(pytabby, name) is not None

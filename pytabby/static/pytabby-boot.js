@@ -1,0 +1,92 @@
+// pytabby's boot script, served at /pytabby-boot.js. One line in any page:
+//
+//   <script type="module" src="/pytabby-boot.js"></script>
+//
+// A plain page: boots Pyodide from /dist/ (made by `python -m pytabby dist`), loads pytabby
+// (plus `data-packages="a b"`) and runs `data-run="app.py"` if given. A PyScript page (it has a
+// <script type="py">; put this line after PyScript's core.js): waits for PyScript's own Pyodide
+// to run the page's scripts. Either way it sets `window.pyodide`, `window.pytabbyReady` (a promise
+// of the Pyodide API, settled when the page's Python has run), `window.pytabbyBoot = {stage,
+// error}`, fires `pytabby:boot` events ({detail: {stage, error}}) and shows the stage, or the
+// error (class "error"), in an element #pytabby-status if the page has one.
+
+const ownTag = document.querySelector('script[src$="pytabby-boot.js"]');
+const STATUS_TEXT = {
+  "loading-pyodide": "Loading Pyodide…",
+  "loading-packages": "Loading pytabby…",
+  "running-app": "Starting the app…",
+  "waiting-pyscript": "Waiting for PyScript…",
+  ready: "Ready",
+  error: "Boot failed",
+};
+
+function report(stage, error = null) {
+  window.pytabbyBoot = { stage, error };
+  dispatchEvent(new CustomEvent("pytabby:boot", { detail: { stage, error } }));
+  const status = document.getElementById("pytabby-status");
+  if (status) {
+    status.textContent = error ? `${STATUS_TEXT.error}: ${error}` : STATUS_TEXT[stage];
+    status.className = stage === "error" ? "error" : stage === "ready" ? "ready" : "loading";
+  }
+}
+
+async function bootPlain({ packages = [], run = null } = {}) {
+  const started = performance.now();
+  report("loading-pyodide");
+  const indexURL = new URL("/dist/", location.href).href;
+  const { loadPyodide } = await import(new URL("pyodide.mjs", indexURL).href);
+  const pyodide = await loadPyodide({ indexURL, lockFileURL: new URL("pyodide-lock.json", indexURL).href });
+  window.pyodide = pyodide;
+  report("loading-packages");
+  await pyodide.loadPackage(["pytabby-browser", ...packages]);
+  pyodide.runPython("import pytabby");
+  pyodide.bootMs = performance.now() - started;
+  if (run) {
+    report("running-app");
+    const response = await fetch(run);
+    if (!response.ok) throw new Error(`${run} answered HTTP ${response.status}`);
+    await pyodide.runPythonAsync(await response.text(), { filename: run });
+  }
+  return pyodide;
+}
+
+// PyScript boots its own Pyodide; its hooks hand it over. Importing core.js by the page's own
+// URL gives the module instance the page already runs.
+async function bootPyScript() {
+  report("waiting-pyscript");
+  const core = [...document.querySelectorAll('script[type="module"][src]')].find((s) => /core\.js(\?|$)/.test(s.src));
+  if (!core) throw new Error("a PyScript page must load @pyscript/core's core.js before /pytabby-boot.js");
+  const { hooks } = await import(core.src);
+  const interpreter = new Promise((resolve) => hooks.main.onReady.add((wrap) => resolve(wrap.interpreter)));
+  const done = new Promise((resolve) => addEventListener("py:all-done", resolve, { once: true }));
+  const failed = new Promise((_, reject) => addEventListener("error", (e) => reject(e.error ?? new Error(e.message)), { once: true }));
+  const pyodide = await Promise.race([interpreter, failed]);
+  window.pyodide = pyodide;
+  await Promise.race([done, failed]);
+  return pyodide;
+}
+
+const isPyScript = document.querySelector('script[type="py"], py-script') !== null;
+const options = {
+  packages: (ownTag?.dataset.packages ?? "").split(/\s+/).filter(Boolean),
+  run: ownTag?.dataset.run ?? null,
+};
+
+window.pytabbyReady = (isPyScript ? bootPyScript() : bootPlain(options)).then(
+  (pyodide) => {
+    report("ready");
+    return pyodide;
+  },
+  (error) => {
+    report("error", String(error?.message ?? error));
+    throw error;
+  },
+);
+window.pytabbyReady.catch(() => {}); // reported above; awaiting code still sees the rejection
+
+// For pages that boot from their own module: `const pyodide = await bootPytabby({packages})`.
+export async function bootPytabby({ packages = [] } = {}) {
+  const pyodide = await window.pytabbyReady;
+  if (packages.length) await pyodide.loadPackage(packages);
+  return pyodide;
+}

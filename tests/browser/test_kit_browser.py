@@ -1,0 +1,47 @@
+"""The test kit's own promises in a real browser: crashes and failures are named, not timed out."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytabby.pytest import PyError, TabCrashed, run_py, wait_for_leader, wait_py
+
+
+def crash(tab) -> None:
+    """Kill the tab's renderer as a crash would: no pagehide, no unload (Chromium only: ``.page`` skips elsewhere).
+
+    chrome://crash is a debug URL the renderer acts on at once, without navigating away;
+    CDP ``Page.crash`` would do the same but its reply never comes.
+    """
+    from playwright.sync_api import Error
+
+    with pytest.raises(Error, match="ERR_ABORTED"):
+        tab.page.goto("chrome://crash")
+
+
+def test_a_crashed_leader_tab_hands_over_and_is_reported_as_crashed(tabs, name):
+    pages = tabs(3)
+    for page in pages:
+        run_py(page, f"from pytabby import create_leader_elector; le = create_leader_elector({name!r}).start()")
+    chief = wait_for_leader(pages, "le")
+    run_py(chief, "print('last words of the leader')")
+    crash(chief)
+    rest = [page for page in pages if page is not chief]
+    successor = wait_for_leader(rest, "le")
+    assert run_py(successor, "le.term") == run_py(rest[0], "le.term")
+    with pytest.raises(TabCrashed, match=r"chromium tab \d+ /playground.html crashed(.|\n)*last words of the leader"):
+        run_py(chief, "1")
+
+
+def test_wait_py_names_the_condition_that_raised_with_the_tabs_traceback(tabs):
+    (page,) = tabs(1)
+    with pytest.raises(PyError, match=r"wait_py: '1 / 0' raised in chromium tab \d+ /playground.html:\n"
+                                      r"(.|\n)*ZeroDivisionError"):
+        wait_py(page, "1 / 0")
+
+
+def test_wait_py_names_the_condition_that_never_held(tabs):
+    (page,) = tabs(1)
+    with pytest.raises(TimeoutError, match=r"wait_py: 'False' still false in chromium tab \d+ /playground.html "
+                                           r"after 0.5 s"):
+        wait_py(page, "False", timeout=0.5)
