@@ -7,22 +7,32 @@ Implements the ports of ``pytabby._ports`` on
 Values cross the boundary once each way: out as plain JS objects
 (``Object.fromEntries``, bytes as one ``Uint8Array`` copy), in through
 ``to_py()`` with buffers turned into ``bytes``. Every proxy is owned by a
-``_Proxies`` set and destroyed when its owner closes.
+``_Proxies`` set and destroyed when its owner closes. ``JsException`` never
+leaves this module: it becomes a pytabby error with the JS error as ``__cause__``.
+
+When Pyodide fails fatally (a wasm stack overflow, out of memory), Python is
+gone but the proxies registered as listeners would still run it, so a dead
+leader would keep answering pings. Each channel, lock and socket therefore
+also registers a JS-only clean-up with ``_FATAL``, which Pyodide's ``on_fatal``
+hook runs: channels close, locks are released, sockets close, and the other
+tabs elect a new leader at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
 
 import js
+import pyodide_js
 from pyodide.ffi import JsException, JsProxy, create_once_callable, create_proxy, jsnull, to_js
 
-from ._ports import LockHold, SocketListener
-from ._runtime import LoopClock, new_tab_id
-from .errors import LeaderElectionUnavailable
+from ._loop import current_loop
+from ._ports import LockHold, SocketListener, Timer
+from .errors import LeaderElectionUnavailable, LockError
 
 _live_proxies = 0
 
@@ -51,6 +61,36 @@ class _Proxies:
             proxy.destroy()
         _live_proxies -= len(self._owned)
         self._owned.clear()
+
+
+class _FatalCleanups:
+    """JS functions to call, without Python, when Pyodide reports a fatal error."""
+
+    def __init__(self) -> None:
+        self._cleanups = js.Set.new()
+        api = getattr(pyodide_js, "_api", None)
+        if api is None:  # a Pyodide without the hook: followers' liveness still replaces a dead leader
+            return
+        chain = js.Function.new("cleanups", "previous", """return (error) => {
+            for (const cleanup of cleanups) { try { cleanup(); } catch (e) { console.error(e); } }
+            cleanups.clear();
+            if (previous) previous(error);
+        };""")
+        api.on_fatal = chain(self._cleanups, api.on_fatal)
+
+    def add(self, cleanup: Any) -> Any:
+        self._cleanups.add(cleanup)
+        return cleanup
+
+    def discard(self, cleanup: Any) -> None:
+        self._cleanups.delete(cleanup)
+
+
+_FATAL = _FatalCleanups()
+
+
+def _bound(target: Any, method: str) -> Any:
+    return getattr(target, method).bind(target)
 
 
 def _to_js(value: Any) -> Any:
@@ -110,6 +150,7 @@ class BrowserChannel:
         }
         for kind, listener in self._listeners.items():
             self._channel.addEventListener(kind, listener)
+        self._on_fatal = _FATAL.add(_bound(self._channel, "close"))
 
     @staticmethod
     def _receive(event: Any, on_message: Callable[[Any], None], on_bad_message: Callable[[str], None]) -> None:
@@ -128,6 +169,7 @@ class BrowserChannel:
             raise TypeError(f"payload cannot be cloned: {exc}") from exc
 
     def close(self) -> None:
+        _FATAL.discard(self._on_fatal)
         for kind, listener in self._listeners.items():
             self._channel.removeEventListener(kind, listener)
         self._channel.close()
@@ -148,6 +190,9 @@ class BrowserLockHold:
         # A signal cannot be combined with steal (the spec rejects it); a steal is granted at once anyway.
         self._abort = None if steal else js.AbortController.new()
         options = {"steal": True} if steal else {"signal": self._abort.signal}
+        self._on_fatal = [_FATAL.add(self._hold.resolve)]
+        if self._abort is not None:
+            self._on_fatal.append(_FATAL.add(_bound(self._abort, "abort")))
         request = js.navigator.locks.request(name, _to_js(options), self._proxies.create(self._granted))
         self._watch = asyncio.ensure_future(self._until_settled(request))
 
@@ -164,8 +209,12 @@ class BrowserLockHold:
         except JsException as exc:
             if not self._released:
                 self._released = True
-                self._on_lost(exc)
+                error = LockError(f"the Web Lock ended without release: {exc}")
+                error.__cause__ = exc
+                self._on_lost(error)
         finally:
+            for cleanup in self._on_fatal:
+                _FATAL.discard(cleanup)
             self._proxies.destroy_all()
 
     def release(self) -> None:
@@ -203,9 +252,13 @@ class BrowserLocks:
             on_result(_ResolveHold(hold))
             return hold.promise
 
+        on_fatal = _FATAL.add(hold.resolve)
         try:
             await self._locks.request(name, _to_js({"ifAvailable": True}), proxies.create(granted))
+        except JsException as exc:
+            raise LockError(f"Web Lock {name!r} could not be requested: {exc}") from exc
         finally:
+            _FATAL.discard(on_fatal)
             proxies.destroy_all()
 
     async def is_held(self, name: str) -> bool:
@@ -233,6 +286,7 @@ class BrowserSocket:
         }
         for kind, handler in self._listeners.items():
             self._socket.addEventListener(kind, handler)
+        self._on_fatal = _FATAL.add(_bound(self._socket, "close"))
 
     @staticmethod
     def _frame(data: Any) -> str | bytes:
@@ -250,6 +304,7 @@ class BrowserSocket:
         self._socket.close(code, reason)
 
     def _detach(self) -> None:
+        _FATAL.discard(self._on_fatal)
         for kind, handler in self._listeners.items():
             self._socket.removeEventListener(kind, handler)
         self._listeners = {}
@@ -264,9 +319,14 @@ class BrowserPlatform:
         # Emscripten's monotonic clock is performance.now(), so one offset maps it (7 µs -> 0.6 µs).
         offset = float(js.performance.timeOrigin + js.performance.now()) - time.monotonic() * 1000
         self.clock = LoopClock(lambda: offset + time.monotonic() * 1000)
-        self._proxies = _Proxies()
         self._locks: BrowserLocks | None = None
         self._lifecycle_handlers: list[Callable[[str, bool], None]] = []
+        # One listener for every elector of the tab, attached while any listens; a worker has no such events.
+        self._lifecycle_proxies = _Proxies()
+        self._lifecycle_listener: JsProxy | None = None
+        self._lifecycle_targets = [(target, kind) for target, kinds in (
+            (getattr(js, "window", None), ("pagehide", "pageshow")),
+            (getattr(js, "document", None), ("freeze", "resume"))) if target is not None for kind in kinds]
 
     @property
     def locks(self) -> BrowserLocks:
@@ -311,14 +371,24 @@ class BrowserPlatform:
             handler(str(event.type), persisted)
 
     def _listen_lifecycle(self, on: bool) -> None:
-        # One listener for every elector of the tab; a worker has none of these events.
-        targets = [(getattr(js, "window", None), ("pagehide", "pageshow")),
-                   (getattr(js, "document", None), ("freeze", "resume"))]
         if on:
-            self._lifecycle_listener = self._proxies.create(self._dispatch_lifecycle)
-        for target, kinds in targets:
-            for kind in kinds if target is not None else ():
-                method = target.addEventListener if on else target.removeEventListener
-                method(kind, self._lifecycle_listener)
+            self._lifecycle_listener = self._lifecycle_proxies.create(self._dispatch_lifecycle)
+        for target, kind in self._lifecycle_targets:
+            (target.addEventListener if on else target.removeEventListener)(kind, self._lifecycle_listener)
         if not on:
-            self._proxies.destroy_all()
+            self._lifecycle_listener = None
+            self._lifecycle_proxies.destroy_all()
+
+
+class LoopClock:
+    """Milliseconds since the epoch and timers on the running asyncio loop (the webloop in a tab)."""
+
+    def __init__(self, now_ms: Callable[[], float]) -> None:
+        self.now_ms = now_ms
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
+        return current_loop().call_later(delay, callback)
+
+
+def new_tab_id() -> str:
+    return f"tab-{secrets.token_hex(4)}"

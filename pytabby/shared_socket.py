@@ -28,7 +28,9 @@ from typing import Any, Literal
 from ._core.backoff import backoff as default_backoff
 from ._core.routing import Data, Forwarder, FrameOrder, Outbox, parse_reply
 from ._ports import Platform, Socket, Timer
-from ._runtime import Closeable, current_loop, default_platform
+from ._closeable import Closeable
+from ._loop import current_loop
+from ._runtime import default_platform
 from .bus import TabBus
 from .emitter import Emitter, Handler, Stream, Unsubscribe
 from .errors import ClosedError, RequestError

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._ports import LockHold, SocketListener
-from ._runtime import current_loop
+from ._loop import current_loop
 from .errors import LeaderElectionUnavailable
 
 __all__ = ["FakeBrowser", "FakeServer", "FakeTab", "ManualClock", "structured_clone"]

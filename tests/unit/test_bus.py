@@ -148,14 +148,27 @@ async def test_closing_the_bus_ends_streams_quietly_after_their_buffer(browser):
     assert [m.payload async for m in stream] == [1]
 
 
-async def test_a_cancelled_read_loses_nothing(browser):
+async def test_a_read_cancelled_as_its_message_arrives_loses_nothing(browser):
     a, b = open_buses(browser, 2)
     stream = b.stream()
-    with pytest.raises(TimeoutError):
-        await stream.get(timeout=0.01)
+    reader = asyncio.ensure_future(stream.get())
+    await browser.settle()
+    b.subscribe("n", lambda msg: reader.cancel())  # handlers run just before the stream gets the message
     a.publish("n", 7)
     await browser.settle()
+    assert reader.cancelled() and len(stream) == 1
     assert (await stream.get()).payload == 7
+
+
+async def test_get_times_out_on_the_tab_clock_without_sleeping(browser):
+    (bus,) = open_buses(browser, 1)
+    stream = bus.stream()
+    reader = asyncio.ensure_future(stream.get(timeout=2.0))
+    await browser.advance(1.9)
+    assert not reader.done()
+    await browser.advance(0.2)
+    with pytest.raises(TimeoutError):
+        await reader
 
 
 async def test_publish_after_close_raises_and_close_is_idempotent(browser):
