@@ -76,7 +76,7 @@ class _FatalCleanups:
             cleanups.clear();
             if (previous) previous(error);
         };""")
-        api.on_fatal = chain(self._cleanups, api.on_fatal)
+        api.on_fatal = chain(self._cleanups, getattr(api, "on_fatal", None))
 
     def add(self, cleanup: Any) -> Any:
         self._cleanups.add(cleanup)

@@ -416,6 +416,10 @@ class FakeBrowser:
         for deliver in backlog:
             deliver()
 
+    def open_channel_names(self) -> list[str]:
+        """The names of every open BroadcastChannel object of every tab, sorted (one entry per object)."""
+        return sorted(channel.name for channel in self._channels)
+
     def _channels_named(self, name: str) -> Iterator[_FakeChannel]:
         return (c for c in list(self._channels) if c.name == name)
 

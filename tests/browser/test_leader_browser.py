@@ -116,9 +116,37 @@ def test_a_frozen_leader_is_replaced_and_fenced_when_it_wakes(tabs, pytabby_cont
     assert wait_for_single_leader(pages, name) is successor
 
 
-def wait_for_single_leader_among(pages, key):
+def test_a_leader_whose_python_died_is_replaced_within_the_liveness_timeout(tabs, name):
+    """A real fatal error (wasm stack overflow in json.loads) in the leader: its JS hook lets go at once."""
+    pages = tabs(3)
+    start_electors(pages, name)  # default liveness_timeout: 5 s
+    chief = wait_for_single_leader(pages, name)
+    old_term = state(chief, name)[2]
+    rest = [p for p in pages if p is not chief]
+    for page in rest:
+        run_py(page, f"acquired = []; electors[{name!r}].on('acquire', lambda ev: acquired.append(ev.ts))")
+    died_at, error = chief.evaluate("""() => {
+        try { pyodide.runPython("import json; json.loads('[' * 20000 + ']' * 20000)"); }
+        catch (e) { return [performance.timeOrigin + performance.now(), String(e)]; }
+        return [performance.timeOrigin + performance.now(), "no error"];
+    }""")
+    assert "already fatally failed" in chief.evaluate(
+        "() => { try { pyodide.runPython('1'); return 'alive'; } catch (e) { return String(e); } }"), error
+    successor = wait_for_single_leader_among(rest, name, timeout=5_000)
+    (acquired_s,) = run_py(successor, "acquired")  # LeaderEvent.ts is in seconds
+    acquired_at = acquired_s * 1000
+    new_id, new_term = state(successor, name)[3], state(successor, name)[2]
+    assert new_term > old_term
+    for page in rest:
+        wait_py(page, f"electors[{name!r}].leader_id == {new_id!r}")
+    assert acquired_at - died_at < 5_000
+    print(f"\nleader's Pyodide fatally failed; lock handed over, new leader (term {new_term}) after "
+          f"{acquired_at - died_at:.0f} ms (liveness timeout 5000 ms); every follower names it")
+
+
+def wait_for_single_leader_among(pages, key, timeout=15_000):
     for page in pages:
-        wait_py(page, f"electors[{key!r}].leader_id is not None and electors[{key!r}].term >= 2", timeout=15_000)
+        wait_py(page, f"electors[{key!r}].leader_id is not None and electors[{key!r}].term >= 2", timeout=timeout)
     return wait_for_single_leader(pages, key)
 
 
