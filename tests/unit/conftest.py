@@ -82,6 +82,9 @@ class FakeCluster:
 
 @pytest.fixture
 def cluster(browser: FakeBrowser) -> Iterator[FakeCluster]:
+    with warnings.catch_warnings():  # earlier tests' garbage is theirs, not this test's
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
     cluster = FakeCluster(browser)
     yield cluster
     cluster.close()
