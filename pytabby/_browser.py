@@ -188,7 +188,7 @@ class BrowserLockHold:
         self._proxies = _Proxies()
         self._hold = js.Promise.withResolvers()
         # A signal cannot be combined with steal (the spec rejects it); a steal is granted at once anyway.
-        self._abort = None if steal else js.AbortController.new()
+        self._abort: Any = None if steal else js.AbortController.new()
         options = {"steal": True} if steal else {"signal": self._abort.signal}
         self._on_fatal = [_FATAL.add(self._hold.resolve)]
         if self._abort is not None:

@@ -200,5 +200,6 @@ class BusOptions(TypedDict, total=False):
 def create_bus(channel: str, tab_id: str | None = None, buffer: int | None = None,
                overflow: Overflow | None = None, **options: Unpack[BusOptions]) -> TabBus:
     """Open a ``TabBus`` on ``channel`` (purrtabby's ``createBus``); None means ``TabBus``'s default."""
-    given = {name: value for name, value in (("buffer", buffer), ("overflow", overflow)) if value is not None}
+    given: dict[str, Any] = {name: value for name, value in (("buffer", buffer), ("overflow", overflow))
+                             if value is not None}
     return TabBus(channel, tab_id=tab_id, **given, **options)

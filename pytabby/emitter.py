@@ -80,9 +80,10 @@ class Emitter(Generic[T]):
             task.add_done_callback(lambda done: self._task_done(done, handler))
 
     def _task_done(self, task: asyncio.Future[Any], handler: Handler[T]) -> None:
-        self._tasks.discard(task)  # type: ignore[arg-type]
-        if not task.cancelled() and task.exception() is not None:
-            report_handler_error(task.exception(), handler, self._what)  # type: ignore[arg-type]
+        self._tasks.discard(task)
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            report_handler_error(error, handler, self._what)
 
     def clear(self) -> None:
         self._by_key.clear()
@@ -207,9 +208,12 @@ class StreamSet(Generic[T]):
              overflow: Overflow | None) -> Stream[T]:
         """A new stream of the items ``accept`` takes (all if None); ``buffer``/``overflow`` default to the set's."""
         stream: Stream[T] = Stream(self._buffer if buffer is None else buffer, overflow or self._overflow,
-                                   lambda: self._streams.pop(stream, None), self._clock)
+                                   lambda: self._forget(stream), self._clock)
         self._streams[stream] = accept
         return stream
+
+    def _forget(self, stream: Stream[T]) -> None:
+        self._streams.pop(stream, None)
 
     def push(self, item: T) -> None:
         for stream, accept in list(self._streams.items()):

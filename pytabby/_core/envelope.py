@@ -107,7 +107,7 @@ def decode_all(raw: Any) -> list[Message | MalformedEnvelopeError]:
         return [_decode_or_error(raw, trusted_payload=False)]
     inner = raw.get("payload")
     from_json = raw.get("enc") == "json" and isinstance(inner, str)
-    if from_json:
+    if from_json and isinstance(inner, str):
         try:
             # The list and each envelope add two levels above the payloads' own MAX_DEPTH.
             inner = safe_json.loads(inner, max_depth=MAX_DEPTH + 2)
