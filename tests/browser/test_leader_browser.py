@@ -90,10 +90,12 @@ def test_steal_makes_this_tab_lead_and_the_old_leader_loses(tabs, name):
     start_electors(pages, name)
     chief = wait_for_single_leader(pages, name)
     thief = next(p for p in pages if p is not chief)
+    old_term = state(chief, name)[2]
     run_py(thief, f"electors[{name!r}].steal()")
     wait_py(thief, f"electors[{name!r}].is_leader")
-    wait_py(chief, f"['lose', None] == events[{name!r}][-2][:2] or ['lose', None] == events[{name!r}][-1][:2]")
+    wait_py(chief, f"['lose', None, {old_term}] in events[{name!r}]")
     assert wait_for_single_leader(pages, name) is thief
+    assert state(thief, name)[2] == old_term + 1  # the old leader learned of the steal before any outbidding
 
 
 def test_a_frozen_leader_is_replaced_and_fenced_when_it_wakes(tabs, pytabby_context, name):
@@ -142,6 +144,21 @@ def test_a_leader_whose_python_died_is_replaced_within_the_liveness_timeout(tabs
     assert acquired_at - died_at < 5_000
     print(f"\nleader's Pyodide fatally failed; lock handed over, new leader (term {new_term}) after "
           f"{acquired_at - died_at:.0f} ms (liveness timeout 5000 ms); every follower names it")
+
+
+def test_a_stolen_lock_reaches_on_lost_as_a_lock_error_caused_by_the_js_error(tabs, name):
+    holder, thief = tabs(2)
+    run_py(holder, f"""
+from pytabby._runtime import default_platform
+granted, lost = [], []
+hold = default_platform().locks.request({name!r}, steal=False, on_granted=lambda: granted.append(1),
+                                        on_lost=lost.append)
+""")
+    wait_py(holder, "granted == [1]")
+    thief.evaluate("(n) => { navigator.locks.request(n, {steal: true}, () => new Promise(() => {})); }", name)
+    wait_py(holder, "len(lost) == 1")
+    assert run_py(holder, "[type(lost[0]).__name__, type(lost[0].__cause__).__name__, 'AbortError' in str(lost[0])]") \
+        == ["LockError", "JsException", True]
 
 
 def wait_for_single_leader_among(pages, key, timeout=15_000):

@@ -302,3 +302,14 @@ async def test_a_long_burst_goes_out_in_several_posts_still_in_order(cluster, br
     await browser.settle()
     assert browser.posts["app"] == 3
     assert seen == own == list(range(MAX_BATCH * 2 + 1))
+
+
+@pytest.mark.parametrize("call", [
+    lambda bus: bus.subscribe("t", print), lambda bus: bus.subscribe_all(print), lambda bus: bus.on_malformed(print),
+    lambda bus: bus.stream(), lambda bus: bus.publish("t", 1),
+])
+async def test_use_after_close_raises_closed_error(cluster, browser, call):
+    (bus,) = cluster.buses(1)
+    bus.close()
+    with pytest.raises(ClosedError, match="after close"):
+        call(bus)

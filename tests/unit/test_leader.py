@@ -228,3 +228,49 @@ async def test_a_woken_leader_does_not_steal_back_from_its_successor(cluster, br
     browser.unfreeze(cluster.tab_of(old))
     await browser.advance(5)
     assert leaders(electors) == [electors[1]] and old.leader_id == electors[1].tab_id
+
+
+async def test_forged_leader_messages_cause_no_hand_over_and_cannot_pin_the_term(cluster, browser):
+    electors = cluster.electors(3)
+    await browser.settle()
+    chief = electors[0]
+    events = [record(e) for e in electors]
+    forger = browser.open_tab()
+    for _ in range(20):
+        forger.post_raw("pytabby:leader:k", {"type": "leader", "payload": {"term": chief.term + 1},
+                                            "tabId": "forger", "ts": 1})
+        await browser.settle()
+    forger.post_raw("pytabby:leader:k", {"type": "leader", "payload": {"term": 10**15}, "tabId": "forger", "ts": 1})
+    await browser.settle()
+    assert browser.lock_holder("pytabby:leader:k") is cluster.tab_of(chief)
+    assert leaders(electors) == [chief] and {e.leader_id for e in electors} == {chief.tab_id}
+    assert all(kind != "lose" and kind != "acquire" for kind, _, _ in events[0])
+    assert chief.term < 100 and {e.term for e in electors} == {chief.term}
+
+
+@pytest.mark.parametrize("call", [
+    lambda e: e.start(), lambda e: e.on("acquire", print), lambda e: e.on_all(print), lambda e: e.stream(),
+    lambda e: e.steal(),
+])
+async def test_use_after_close_raises_closed_error(cluster, browser, call):
+    from pytabby import ClosedError
+
+    (elector,) = cluster.electors(1)
+    elector.close()
+    with pytest.raises(ClosedError, match="after close"):
+        call(elector)
+    assert not elector.started
+
+
+async def test_a_typed_event_stream_gets_only_that_type(cluster, browser):
+    first, second = cluster.electors(2)
+    await browser.settle()
+    changes = first.stream("change")
+    everything = second.stream()
+    second.steal()
+    await browser.settle()
+    assert [(ev.type, ev.leader_id) for ev in [await changes.get()]] == [("change", second.tab_id)]
+    assert len(changes) == 0
+    assert [ev.type for ev in [await everything.get()]] == ["acquire"]
+    changes.close()
+    everything.close()
