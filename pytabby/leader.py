@@ -25,14 +25,15 @@ from dataclasses import dataclass
 from typing import Any, TypedDict, Unpack
 
 from ._closeable import Closeable
-from ._core.election import (EVENT_KINDS, ElectionState, Emit, Post, Release, RequestLock, Steal,
-                             TryTakeover, Effect, EventKind)
+from ._core.buffer import Overflow
+from ._core.election import (EVENT_KINDS, Effect, ElectionState, Emit, EventKind, Post, Release, RequestLock,
+                             Steal, TryTakeover, read_wire)
 from ._core.envelope import Message
+from ._leader_lock import LeaderLock
 from ._loop import current_loop
-from ._ports import LockHold, Platform, Timer
+from ._ports import Clock, Platform, Timer
 from ._runtime import default_platform
 from .bus import TabBus
-from ._core.buffer import Overflow
 from .emitter import Emitter, Handler, Stream, StreamSet, Unsubscribe
 from .errors import ClosedError
 
@@ -56,7 +57,60 @@ class LeaderEvent:
             raise ValueError(f"LeaderEvent.type must be one of {EVENT_TYPES}, got {self.type!r}")
 
 
-class LeaderElector(Closeable):
+class _LeaderEvents(Closeable):
+    """The event side of an elector: handlers, streams, and the waiters of ``wait_for_leadership``."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._events: Emitter[LeaderEvent] = Emitter("leader")
+        self._streams: StreamSet[LeaderEvent] = StreamSet(clock)
+        self._leadership: asyncio.Future[None] | None = None
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _check_open(self, what: str) -> None:
+        if self._closed:
+            raise ClosedError(f"{self!r}: {what} after close()")
+
+    def on(self, type: LeaderEventType, handler: Handler[LeaderEvent]) -> Unsubscribe:
+        self._check_open("on")
+        if type not in EVENT_TYPES:
+            raise ValueError(f"unknown leader event {type!r}; expected one of {EVENT_TYPES}")
+        return self._events.on(type, handler)
+
+    def on_all(self, handler: Handler[LeaderEvent]) -> Unsubscribe:
+        self._check_open("on_all")
+        return self._events.on_all(handler)
+
+    def stream(self, type: LeaderEventType | None = None, *, buffer: int | None = None,
+               overflow: Overflow | None = None) -> Stream[LeaderEvent]:
+        """Every ``LeaderEvent`` (or those of one ``type``) from now on, as an async iterator.
+
+        ``buffer`` defaults to 100 events, ``overflow`` to ``"oldest"``.
+        """
+        self._check_open("stream")
+        return self._streams.open(None if type is None else (lambda event: event.type == type), buffer, overflow)
+
+    def _dispatch(self, event: LeaderEvent) -> None:
+        if event.type == "acquire" and self._leadership is not None and not self._leadership.done():
+            self._leadership.set_result(None)
+        self._events.emit(event.type, event)
+        self._streams.push(event)
+
+    async def _until_acquired(self) -> None:
+        if self._leadership is None or self._leadership.done():
+            self._leadership = current_loop().create_future()
+        await asyncio.shield(self._leadership)
+
+    def _end_events(self) -> None:
+        self._closed = True
+        self._streams.close_all()
+        self._events.clear()
+
+
+class LeaderElector(_LeaderEvents):
     def __init__(
         self,
         key: str,
@@ -71,20 +125,15 @@ class LeaderElector(Closeable):
         if not 0 < heartbeat_interval < liveness_timeout:
             raise ValueError("need 0 < heartbeat_interval < liveness_timeout")
         self._platform = platform or default_platform()
+        super().__init__(self._platform.clock)
         self._key = key
         self._tab_id = tab_id or self._platform.new_tab_id()
-        self._lock_name = f"pytabby:leader:{key}"
+        self._lock = LeaderLock(self._platform, f"pytabby:leader:{key}")
         self._state = ElectionState(self._tab_id, heartbeat_interval=heartbeat_interval,
                                     liveness_timeout=liveness_timeout)
-        self._events: Emitter[LeaderEvent] = Emitter("leader")
-        self._streams: StreamSet[LeaderEvent] = StreamSet(self._platform.clock)
         self._bus: TabBus | None = None
-        self._hold: LockHold | None = None
         self._timer: Timer | None = None
-        self._takeover: asyncio.Future[None] | None = None  # referenced while it runs
-        self._closed = False
         self._remove_lifecycle: Callable[[], None] | None = None
-        self._leadership: asyncio.Future[None] | None = None
 
     def __repr__(self) -> str:
         return f"<LeaderElector {self._key!r} tab={self._tab_id} {self._state.role} term={self.term}>"
@@ -115,14 +164,6 @@ class LeaderElector(Closeable):
     def started(self) -> bool:
         return self._state.role != "idle"
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    def _check_open(self, what: str) -> None:
-        if self._closed:
-            raise ClosedError(f"{self!r}: {what} after close()")
-
     # -- taking part ---------------------------------------------------------
 
     def start(self) -> LeaderElector:
@@ -131,12 +172,9 @@ class LeaderElector(Closeable):
         if self.started:
             return self
         self._platform.locks  # raises LeaderElectionUnavailable before anything starts
-        self._bus = TabBus(self._lock_name, tab_id=self._tab_id, platform=self._platform)
-        self._bus.subscribe("leader", lambda msg: self._on_wire(msg, self._state.heard, msg.tab_id,
-                                                               now=self._now()))
-        self._bus.subscribe("ping", lambda msg: self._on_wire(msg, self._state.pinged, msg.tab_id,
-                                                             known_leader=_leader_of(msg.payload)))
-        self._bus.subscribe("resign", lambda msg: self._apply(self._state.resigned(msg.tab_id)))
+        self._bus = TabBus(self._lock.name, tab_id=self._tab_id, platform=self._platform)
+        for kind in ("leader", "ping", "resign"):
+            self._bus.subscribe(kind, self._on_wire)
         self._remove_lifecycle = self._platform.on_lifecycle(self._on_lifecycle)
         self._apply(self._state.start(self._now()))
         self._schedule_tick()
@@ -152,9 +190,7 @@ class LeaderElector(Closeable):
     def close(self) -> None:
         """``stop()`` for good and end the event streams."""
         self.stop()
-        self._closed = True
-        self._streams.close_all()
-        self._events.clear()
+        self._end_events()
 
     def steal(self) -> None:
         """Lead now, taking the lock from the current leader (it gets ``lose``)."""
@@ -165,41 +201,25 @@ class LeaderElector(Closeable):
         """Return once this tab leads (starting it if needed). Cancellable."""
         self.start()
         while not self.is_leader:
-            if self._leadership is None or self._leadership.done():
-                self._leadership = current_loop().create_future()
-            await asyncio.shield(self._leadership)
+            await self._until_acquired()
 
     async def has_leader(self) -> bool:
         """Whether any tab holds the leader lock (asks ``navigator.locks.query``)."""
-        return await self._platform.locks.is_held(self._lock_name)
-
-    # -- events --------------------------------------------------------------
-
-    def on(self, type: LeaderEventType, handler: Handler[LeaderEvent]) -> Unsubscribe:
-        self._check_open("on")
-        if type not in EVENT_TYPES:
-            raise ValueError(f"unknown leader event {type!r}; expected one of {EVENT_TYPES}")
-        return self._events.on(type, handler)
-
-    def on_all(self, handler: Handler[LeaderEvent]) -> Unsubscribe:
-        self._check_open("on_all")
-        return self._events.on_all(handler)
-
-    def stream(self, type: LeaderEventType | None = None, *, buffer: int | None = None,
-               overflow: Overflow | None = None) -> Stream[LeaderEvent]:
-        """Every ``LeaderEvent`` (or those of one ``type``) from now on, as an async iterator.
-
-        ``buffer`` defaults to 100 events, ``overflow`` to ``"oldest"``.
-        """
-        self._check_open("stream")
-        return self._streams.open(None if type is None else (lambda event: event.type == type), buffer, overflow)
+        return await self._lock.is_held()
 
     # -- inputs --------------------------------------------------------------
 
-    def _on_wire(self, msg: Message, feed: Callable[..., list[Effect]], sender: str, **extra: Any) -> None:
-        term = _term_of(msg.payload)
-        if term is not None and self.started:
-            self._apply(feed(sender, term, **extra))
+    def _on_wire(self, msg: Message) -> None:
+        if not self.started:
+            return
+        if msg.type == "resign":
+            self._apply(self._state.resigned(msg.tab_id))
+            return
+        wire = read_wire(msg.payload)
+        if wire is not None:
+            term, leader = wire
+            self._apply(self._state.heard(msg.tab_id, term, self._now()) if msg.type == "leader"
+                        else self._state.pinged(msg.tab_id, term, leader))
 
     def _on_lifecycle(self, event: str, persisted: bool) -> None:
         if event == "pagehide" and not persisted:
@@ -209,46 +229,23 @@ class LeaderElector(Closeable):
         elif event in ("resume", "pageshow"):
             self._apply(self._state.resume(self._now()))
 
-    def _request_lock(self, *, steal: bool) -> None:
-        hold: LockHold | None = None
-
-        def granted() -> None:
-            if self._hold is hold:
-                self._apply(self._state.granted())
-
-        def lost(error: BaseException | None) -> None:
-            if self._hold is hold:
-                self._hold = None
-                self._apply(self._state.lost(self._now()))
-
-        hold = self._platform.locks.request(self._lock_name, steal=steal, on_granted=granted, on_lost=lost)
-        self._hold = hold
-
     # -- effects -------------------------------------------------------------
 
     def _apply(self, effects: list[Effect]) -> None:
         for effect in effects:
             match effect:
-                case Emit():
-                    self._emit(effect)
+                case Emit(kind=kind, leader_id=leader_id, term=term):
+                    self._dispatch(LeaderEvent(kind, self._now(), leader_id, term))
                 case Post(type=kind, term=term, leader=leader):
                     if self._bus is not None and not self._bus.closed:
                         self._bus.publish(kind, {"term": term, "leader": leader})
                 case RequestLock() | Steal():
-                    self._request_lock(steal=isinstance(effect, Steal))
+                    self._lock.request(steal=isinstance(effect, Steal), on_granted=self._granted,
+                                       on_lost=lambda: self._apply(self._state.lost(self._now())))
                 case Release():
-                    hold, self._hold = self._hold, None
-                    if hold is not None:
-                        hold.release()
+                    self._lock.release()
                 case TryTakeover():
-                    self._takeover = asyncio.ensure_future(self._try_takeover())
-
-    def _emit(self, effect: Emit) -> None:
-        event = LeaderEvent(effect.kind, self._now(), effect.leader_id, effect.term)
-        if effect.kind == "acquire" and self._leadership is not None and not self._leadership.done():
-            self._leadership.set_result(None)
-        self._events.emit(event.type, event)
-        self._streams.push(event)
+                    self._lock.try_takeover(self._takeover_decided)
 
     def _teardown(self) -> None:
         if self._timer is not None:
@@ -275,28 +272,20 @@ class LeaderElector(Closeable):
             self._schedule_tick()
             self._apply(self._state.tick(self._now()))
 
-    async def _try_takeover(self) -> None:
-        # One follower steals, the others see its announcement: a second lock picks that follower.
-        if not await self.has_leader():
-            self._takeover_result(None)
-        else:
-            self._platform.locks.try_request(f"{self._lock_name}:takeover", self._takeover_result)
+    def _granted(self) -> None:
+        self._apply(self._state.granted())
 
-    def _takeover_result(self, takeover: LockHold | None) -> None:
-        try:
-            if not self.started:
-                return
-            if takeover is None:
-                self._apply(self._state.takeover_failed())
-                return
-            silent_for = self._state.silent_for(self._now())
-            effects = self._state.takeover_won(self._now())
-            if effects:
-                logger.warning("%r: leader silent for %.1fs, taking over", self, silent_for)
-            self._apply(effects)
-        finally:
-            if takeover is not None:
-                takeover.release()
+    def _takeover_decided(self, won: bool) -> None:
+        if not self.started:
+            return
+        if not won:
+            self._apply(self._state.takeover_failed())
+            return
+        silent_for = self._state.silent_for(self._now())
+        effects = self._state.takeover_won(self._now())
+        if effects:
+            logger.warning("%r: leader silent for %.1fs, taking over", self, silent_for)
+        self._apply(effects)
 
     # -- resources -----------------------------------------------------------
 
@@ -305,16 +294,6 @@ class LeaderElector(Closeable):
 
     def _needs_close(self) -> bool:
         return getattr(self, "_state", None) is not None and self.started
-
-
-def _term_of(payload: Any) -> int | None:
-    term = payload.get("term") if isinstance(payload, dict) else None
-    return term if isinstance(term, int) and not isinstance(term, bool) else None
-
-
-def _leader_of(payload: Any) -> str | None:
-    leader = payload.get("leader") if isinstance(payload, dict) else None
-    return leader if isinstance(leader, str) else None
 
 
 class LeaderOptions(TypedDict, total=False):

@@ -112,6 +112,16 @@ class TryTakeover:
 Effect = Emit | Post | RequestLock | Steal | Release | TryTakeover
 
 
+def read_wire(payload: object) -> tuple[int, str | None] | None:
+    """``(term, leader)`` of a received ``leader``/``ping`` payload; None without an integer term."""
+    if not isinstance(payload, dict):
+        return None
+    term, leader = payload.get("term"), payload.get("leader")
+    if not isinstance(term, int) or isinstance(term, bool):
+        return None
+    return term, leader if isinstance(leader, str) else None
+
+
 class IllegalTransition(RuntimeError):
     """An input that cannot happen in the current role; the state is unchanged."""
 
