@@ -136,6 +136,7 @@ class ElectionState:
         self.leader_id: str | None = None
         self.last_heard = 0.0
         self.taking_over = False
+        self.in_line = False  # a lock request of ours is pending or granted
 
     @property
     def is_leader(self) -> bool:
@@ -147,6 +148,10 @@ class ElectionState:
 
     def _post(self, type: WireType) -> Post:
         return Post(type, self.term, self.leader_id)
+
+    def _queue(self) -> list[Effect]:
+        self.in_line = True
+        return [RequestLock()]
 
     def _step_down(self, now: float) -> list[Effect]:
         """Leader -> candidate; the next leader gets a full liveness timeout."""
@@ -161,7 +166,7 @@ class ElectionState:
         self._check("start")
         self.role = "candidate"
         self.last_heard = now
-        return [RequestLock(), self._post("ping")]  # the ping: a late tab learns the leader at once
+        return [*self._queue(), self._post("ping")]  # the ping: a late tab learns the leader at once
 
     def granted(self) -> list[Effect]:
         self._check("granted")
@@ -171,14 +176,21 @@ class ElectionState:
         return [Emit("acquire", self.tab_id, self.term), self._post("leader")]
 
     def lost(self, now: float) -> list[Effect]:
-        """The lock (or its request) ended without our release: stolen, or the browser took it."""
+        """The lock (or its request) ended without our release: stolen, or the request failed.
+
+        A stolen leader queues again at once; a failed request is retried on the next tick, so a
+        request that always fails cannot spin.
+        """
         self._check("lost")
-        effects = self._step_down(now) if self.is_leader else []
-        return [*effects, RequestLock()]
+        self.in_line = False
+        return [*self._step_down(now), *self._queue()] if self.is_leader else []
 
     def steal(self) -> list[Effect]:
         self._check("steal")
-        return [] if self.is_leader else [Release(), Steal()]
+        if self.is_leader:
+            return []
+        self.in_line = True
+        return [Release(), Steal()]
 
     def suspend(self, now: float) -> list[Effect]:
         """The page froze or went into the back/forward cache: let go, keep listening."""
@@ -187,6 +199,7 @@ class ElectionState:
             return []
         effects: list[Effect] = [*self._step_down(now), self._post("resign")] if self.is_leader else []
         self.role = "suspended"
+        self.in_line = False
         return [*effects, Release()]
 
     def resume(self, now: float) -> list[Effect]:
@@ -195,13 +208,14 @@ class ElectionState:
             return []
         self.role = "candidate"
         self.last_heard = now
-        return [RequestLock()]
+        return self._queue()
 
     def stop(self) -> list[Effect]:
         self._check("stop")
         was_leader = self.is_leader
         self.role = "idle"
         self.taking_over = False
+        self.in_line = False
         if self.leader_id == self.tab_id:
             self.leader_id = None
         effects: list[Effect] = [Emit("lose", None, self.term), self._post("resign")] if was_leader else []
@@ -259,6 +273,8 @@ class ElectionState:
         self._check("tick")
         if self.role != "candidate" or self.taking_over:
             return []
+        if not self.in_line:
+            return self._queue()
         if self.silent_for(now) >= self.liveness_timeout:
             self.taking_over = True
             return [TryTakeover()]
@@ -271,6 +287,7 @@ class ElectionState:
         if self.role != "candidate" or self.silent_for(now) < self.liveness_timeout:
             return []
         self.last_heard = now
+        self.in_line = True
         return [Release(), Steal()]
 
     def takeover_failed(self) -> list[Effect]:

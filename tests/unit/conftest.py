@@ -36,7 +36,7 @@ class FakeCluster:
 
     def __init__(self, browser: FakeBrowser) -> None:
         self.browser = browser
-        self._opened: list[LeaderElector | TabBus] = []
+        self._opened: list[Any] = []
 
     def tabs(self, count: int) -> list[FakeTab]:
         return [self.browser.open_tab() for _ in range(count)]
@@ -56,6 +56,11 @@ class FakeCluster:
         bus = create_bus(name, platform=tab, **options)
         self._opened.append(bus)
         return bus
+
+    def track(self, thing: Any) -> Any:
+        """Close ``thing`` (any pytabby object with ``close()`` and ``tab_id``) at teardown too."""
+        self._opened.append(thing)
+        return thing
 
     def tab_of(self, thing: LeaderElector | TabBus) -> FakeTab:
         return next(tab for tab in self.browser.tabs if tab.tab_id == thing.tab_id)

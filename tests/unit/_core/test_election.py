@@ -20,7 +20,7 @@ def leader(tab: str = "a", term: int = 0) -> ElectionState:
 
 
 def snapshot(state: ElectionState) -> tuple[object, ...]:
-    return (state.role, state.term, state.leader_id, state.last_heard, state.taking_over)
+    return (state.role, state.term, state.leader_id, state.last_heard, state.taking_over, state.in_line)
 
 
 def test_start_queues_for_the_lock_and_asks_who_leads():
@@ -97,7 +97,10 @@ def test_losing_the_lock_steps_down_and_queues_again():
     state = leader("a", 1)
     assert state.lost(now=7.0) == [Emit("lose", None, 2), RequestLock()]
     assert (state.role, state.leader_id, state.last_heard) == ("candidate", None, 7.0)
-    assert candidate().lost(0.0) == [RequestLock()]  # a failed request is simply made again
+    failed = candidate()
+    assert failed.lost(0.0) == []  # a failed request is made again on the next tick, not at once
+    assert failed.tick(1.0) == [RequestLock()]
+    assert failed.tick(2.0) == [Post("ping", 0, None)]
 
 
 def test_suspend_lets_go_and_resume_queues_again():
