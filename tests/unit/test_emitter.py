@@ -41,11 +41,17 @@ async def test_a_raising_handler_goes_to_the_loop_and_the_next_handler_still_run
     assert [type(exc) for exc in reported] == [ZeroDivisionError, KeyError]
 
 
-async def test_get_times_out_on_the_given_clock_only():
-    clock = ManualClock()
+async def waiting_reader(clock: ManualClock) -> tuple[Stream[int], asyncio.Future[int]]:
+    """A stream on ``clock`` and a ``get(timeout=3.0)`` already waiting on it."""
     stream: Stream[int] = Stream(10, "oldest", lambda: None, clock)
     reader = asyncio.ensure_future(stream.get(timeout=3.0))
     await asyncio.sleep(0)
+    return stream, reader
+
+
+async def test_get_times_out_on_the_given_clock_only():
+    clock = ManualClock()
+    stream, reader = await waiting_reader(clock)
     clock.advance(2.9)
     await asyncio.sleep(0)
     assert not reader.done()
@@ -57,9 +63,7 @@ async def test_get_times_out_on_the_given_clock_only():
 
 async def test_an_item_before_the_timeout_is_returned_and_the_timer_cancelled():
     clock = ManualClock()
-    stream: Stream[int] = Stream(10, "oldest", lambda: None, clock)
-    reader = asyncio.ensure_future(stream.get(timeout=3.0))
-    await asyncio.sleep(0)
+    stream, reader = await waiting_reader(clock)
     stream.push(7)
     assert await reader == 7
     clock.advance(10)  # the cancelled timer wakes nobody
