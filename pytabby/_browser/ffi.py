@@ -7,7 +7,7 @@ from typing import Any
 
 import js
 import pyodide_js
-from pyodide.ffi import JsProxy, create_proxy, jsnull, to_js
+from pyodide.ffi import JsProxy, create_once_callable, create_proxy, jsnull, to_js
 
 _live_proxies = 0
 
@@ -63,8 +63,16 @@ class FatalCleanups:
 
 FATAL = FatalCleanups()
 
-# A promise that fulfils with null when ``request`` fulfils and with the error when it rejects.
-settled = js.Function.new("request", "return request.then(() => null, (e) => e ?? new Error('rejected'));")
+_on_settled = js.Function.new("promise", "callback", """
+    promise.then(() => callback(null), (error) => callback(error ?? new Error("rejected")));""")
+
+
+def on_settled(promise: Any, callback: Callable[[Any], None]) -> None:
+    """Call ``callback(None)`` when ``promise`` fulfils, ``callback(js_error)`` when it rejects.
+
+    In a microtask, before the next task; the callback's proxy is destroyed once it ran.
+    """
+    _on_settled(promise, create_once_callable(callback))
 
 
 def bound(target: Any, method: str) -> Any:

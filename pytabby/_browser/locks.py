@@ -1,7 +1,7 @@
 """``navigator.locks`` as the ``LockManager`` port.
 
 A granted lock is held by a pending promise that ``release`` resolves. Settled
-requests are handled in a microtask (``ffi.settled``), not in an asyncio task:
+requests are handled in a microtask (``ffi.on_settled``), not in an asyncio task:
 a leader whose lock was stolen learns it before it handles the thief's first
 message.
 """
@@ -13,11 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 import js
-from pyodide.ffi import JsException, create_once_callable
+from pyodide.ffi import JsException
 
 from .._ports import LockHold
 from ..errors import LockError
-from .ffi import FATAL, Proxies, bound, settled, to_js_value
+from .ffi import FATAL, Proxies, bound, on_settled, to_js_value
 
 logger = logging.getLogger("pytabby.locks")
 
@@ -49,7 +49,7 @@ class BrowserLockHold:
         if abort is not None:
             self._on_fatal.append(FATAL.add(bound(abort, "abort")))
         request = js.navigator.locks.request(name, to_js_value(options), self._proxies.create(self._granted))
-        settled(request).then(create_once_callable(self._settled))
+        on_settled(request, self._settled)
 
     def _granted(self, lock: Any) -> Any:
         if self._released:
@@ -109,7 +109,7 @@ class BrowserLocks:
                     on_result(None)
 
         request = self._locks.request(name, to_js_value({"ifAvailable": True}), proxies.create(granted))
-        settled(request).then(create_once_callable(done))
+        on_settled(request, done)
 
     async def is_held(self, name: str) -> bool:
         try:
