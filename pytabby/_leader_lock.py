@@ -18,6 +18,7 @@ class LeaderLock:
         self.name = name
         self._hold: LockHold | None = None
         self._probe: asyncio.Future[None] | None = None  # referenced while it runs
+        self._check: asyncio.Future[None] | None = None  # likewise
 
     def request(self, *, steal: bool, on_granted: Callable[[], None], on_lost: Callable[[], None]) -> None:
         """Ask for the lock (the previous request must have been released)."""
@@ -43,6 +44,13 @@ class LeaderLock:
 
     async def is_held(self) -> bool:
         return await self._platform.locks.is_held(self.name)
+
+    def check_mine(self, on_result: Callable[[bool], None]) -> None:
+        """Ask the browser whether this tab holds the leader lock; ``on_result(mine)``."""
+        self._check = asyncio.ensure_future(self._check_mine(on_result))
+
+    async def _check_mine(self, on_result: Callable[[bool], None]) -> None:
+        on_result(await self._platform.locks.is_mine(self.name))
 
     def try_takeover(self, on_result: Callable[[bool], None]) -> None:
         """If the leader lock is held, try the takeover lock: one follower at a time wins it."""

@@ -26,7 +26,7 @@ from typing import Any, TypedDict, Unpack
 
 from ._closeable import Closeable
 from ._core.buffer import Overflow
-from ._core.election import (EVENT_KINDS, Effect, ElectionState, Emit, EventKind, Post, Release, RequestLock,
+from ._core.election import (EVENT_KINDS, CheckLock, Effect, ElectionState, Emit, EventKind, Post, Release, RequestLock,
                              Steal, TryTakeover, read_wire)
 from ._core.envelope import Message
 from ._leader_lock import LeaderLock
@@ -246,6 +246,8 @@ class LeaderElector(_LeaderEvents):
                     self._lock.release()
                 case TryTakeover():
                     self._lock.try_takeover(self._takeover_decided)
+                case CheckLock():
+                    self._lock.check_mine(self._lock_checked)
 
     def _teardown(self) -> None:
         if self._timer is not None:
@@ -271,6 +273,10 @@ class LeaderElector(_LeaderEvents):
         if self.started:
             self._schedule_tick()
             self._apply(self._state.tick(self._now()))
+
+    def _lock_checked(self, mine: bool) -> None:
+        if self.started:
+            self._apply(self._state.lock_checked(mine, self._now()))
 
     def _granted(self) -> None:
         self._apply(self._state.granted())

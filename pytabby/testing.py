@@ -209,6 +209,10 @@ class _FakeLocks:
     async def is_held(self, name: str) -> bool:
         return name in self._tab.browser._locks.holders
 
+    async def is_mine(self, name: str) -> bool:
+        holder = self._tab.browser._locks.holders.get(name)
+        return holder is not None and holder.tab is self._tab
+
 
 class FakeServer:
     """The server end of fake WebSockets: a relay like the project's server, inspectable."""

@@ -9,6 +9,7 @@ message.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -79,6 +80,9 @@ class BrowserLockHold:
 class BrowserLocks:
     def __init__(self) -> None:
         self._locks = js.navigator.locks
+        # A lock only this realm ever asks for: its clientId in query() is ours, so is_mine can tell.
+        self._identity = f"pytabby:client:{secrets.token_hex(8)}"
+        self._identity_hold = BrowserLockHold(self._identity, False, lambda: None, lambda error: None)
 
     def request(self, name: str, *, steal: bool, on_granted: Callable[[], None],
                 on_lost: Callable[[BaseException | None], None]) -> LockHold:
@@ -112,11 +116,21 @@ class BrowserLocks:
         on_settled(request, done)
 
     async def is_held(self, name: str) -> bool:
+        return any(lock.name == name for lock in await self._held())
+
+    async def is_mine(self, name: str) -> bool:
+        held = await self._held()
+        mine = {lock.clientId for lock in held if lock.name == self._identity}
+        if not mine:
+            return True  # identity not granted yet: cannot tell, so keep leading until lost() says otherwise
+        return any(lock.name == name and lock.clientId in mine for lock in held)
+
+    async def _held(self) -> list[Any]:
         try:
             snapshot = await self._locks.query()
         except JsException as exc:
             raise lock_error("navigator.locks.query() failed", exc) from exc
-        return any(lock.name == name for lock in snapshot.held)
+        return list(snapshot.held)
 
 
 class _ResolveHold:

@@ -3,12 +3,13 @@
 Theory of operation
 -------------------
 Mutual exclusion comes from the Web Lock, not from here: a tab becomes leader
-only when the lock is granted and stops only when it ends (``lost``), when it
-lets go (``suspend``/``stop``) or when it steps down. Announcements never make
-a leader yield: a tab that claims a higher term while this one holds the lock
-is either forged or has stolen the lock, and a stolen lock is reported by
-``lost`` anyway. The leader answers such a claim by moving above it and
-re-announcing, so a forged ``leader`` message costs no hand-over.
+only when the lock is granted and stops when it ends (``lost``), when it lets
+go (``suspend``/``stop``), or when the lock says it is no longer the holder.
+A tab that claims the same or a higher term while this one leads is either
+forged or has stolen the lock (its steal may reach us after its first message):
+the leader asks the lock (``CheckLock``). Still the holder, it moves above the
+claim and re-announces, so a forged ``leader`` message costs no hand-over;
+replaced, it steps down at once, at its own term.
 
 What the lock cannot say lives here: who leads (learned from announcements)
 and the *term*, a number that grows with every new leadership (a fencing
@@ -30,11 +31,10 @@ Roles and the inputs legal in each (``_LEGAL``); any other input raises
 
 =========  ==================================================================
 idle       start
-candidate  granted lost heard pinged resigned tick takeover_won/_failed steal
-           suspend resume stop
-leader     lost heard pinged resigned tick takeover_won/_failed steal suspend
+candidate  granted lost steal, and every input below
+leader     lost steal, and every input below
+suspended  heard pinged resigned tick takeover_won/_failed lock_checked suspend
            resume stop
-suspended  heard pinged resigned tick takeover_won/_failed suspend resume stop
 =========  ==================================================================
 
 Inputs return the effects to perform, in order.
@@ -57,12 +57,13 @@ EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
 WireType = Literal["leader", "ping", "resign"]
 WIRE_TYPES: tuple[WireType, ...] = get_args(WireType)
 Input = Literal["start", "granted", "lost", "heard", "pinged", "resigned", "tick", "takeover_won",
-                "takeover_failed", "steal", "suspend", "resume", "stop"]
+                "takeover_failed", "lock_checked", "steal", "suspend", "resume", "stop"]
 
 MAX_TERM_JUMP = 1 << 16
 
 _ANY_TIME: frozenset[Input] = frozenset(
-    {"heard", "pinged", "resigned", "tick", "takeover_won", "takeover_failed", "suspend", "resume", "stop"})
+    {"heard", "pinged", "resigned", "tick", "takeover_won", "takeover_failed", "lock_checked", "suspend", "resume",
+     "stop"})
 _LEGAL: dict[Role, frozenset[Input]] = {
     "idle": frozenset({"start"}),
     "candidate": _ANY_TIME | {"granted", "lost", "steal"},
@@ -105,11 +106,16 @@ class Release:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckLock:
+    """Find out whether this tab still holds the leader lock; report ``lock_checked``."""
+
+
+@dataclass(frozen=True, slots=True)
 class TryTakeover:
     """If the leader lock is held, try the takeover lock; report ``takeover_won``/``takeover_failed``."""
 
 
-Effect = Emit | Post | RequestLock | Steal | Release | TryTakeover
+Effect = Emit | Post | RequestLock | Steal | Release | TryTakeover | CheckLock
 
 
 def read_wire(payload: object) -> tuple[int, str | None] | None:
@@ -137,6 +143,8 @@ class ElectionState:
         self.last_heard = 0.0
         self.taking_over = False
         self.in_line = False  # a lock request of ours is pending or granted
+        self.checking = False  # a CheckLock is on its way
+        self.claim: tuple[int, str] | None = None  # the highest rival claim (term, sender) meanwhile
 
     @property
     def is_leader(self) -> bool:
@@ -216,6 +224,7 @@ class ElectionState:
         self.role = "idle"
         self.taking_over = False
         self.in_line = False
+        self.checking, self.claim = False, None
         if self.leader_id == self.tab_id:
             self.leader_id = None
         effects: list[Effect] = [Emit("lose", None, self.term), self._post("resign")] if was_leader else []
@@ -232,7 +241,7 @@ class ElectionState:
         if not self._plausible(sender, term):
             return []
         if self.is_leader:
-            return self._rival(term)
+            return self._rival(sender, term)
         if term < self.term:
             return []  # a stale leader that woke from a freeze; its lost() is on its way
         self.last_heard = now
@@ -241,12 +250,31 @@ class ElectionState:
         self.term, self.leader_id = term, sender
         return [Emit("change", sender, term)]
 
-    def _rival(self, term: int) -> list[Effect]:
-        # A stale leader is fenced by our announcement; a same or higher claim is outbid, since
-        # only the lock decides who leads (a real thief's steal reaches us as lost()).
-        if term >= self.term:
-            self.term = term + 1
-        return [self._post("leader")]
+    def _rival(self, sender: str, term: int) -> list[Effect]:
+        if term < self.term:
+            return [self._post("leader")]  # a stale leader (it woke from a freeze) is fenced off
+        # Forged, or a thief whose steal has not reached us yet: only the lock can tell.
+        if self.claim is None or term > self.claim[0]:
+            self.claim = (term, sender)
+        if self.checking:
+            return []
+        self.checking = True
+        return [CheckLock()]
+
+    def lock_checked(self, mine: bool, now: float) -> list[Effect]:
+        """The answer to ``CheckLock``: whether this tab still holds the leader lock."""
+        self._check("lock_checked")
+        claim, self.claim = self.claim, None
+        self.checking = False
+        if not self.is_leader or claim is None:
+            return []
+        term, sender = claim
+        if mine:  # the claim was forged (or stale): outbid it, the followers come back
+            self.term = max(self.term, term + 1)
+            return [self._post("leader")]
+        effects = [*self._step_down(now), Release(), *self._queue()]
+        self.term, self.leader_id = term, sender
+        return [*effects, Emit("change", sender, term)]
 
     def pinged(self, sender: str, term: int, known_leader: str | None) -> list[Effect]:
         """A follower asks who leads, telling the term and leader it knows."""

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pytabby._core.election import (MAX_TERM_JUMP, ElectionState, Emit, IllegalTransition, Post, Release,
+from pytabby._core.election import (MAX_TERM_JUMP, CheckLock, ElectionState, Emit, IllegalTransition, Post, Release,
                                     RequestLock, Steal, TryTakeover)
 
 
@@ -20,7 +20,8 @@ def leader(tab: str = "a", term: int = 0) -> ElectionState:
 
 
 def snapshot(state: ElectionState) -> tuple[object, ...]:
-    return (state.role, state.term, state.leader_id, state.last_heard, state.taking_over, state.in_line)
+    return (state.role, state.term, state.leader_id, state.last_heard, state.taking_over, state.in_line,
+            state.checking, state.claim)
 
 
 def test_start_queues_for_the_lock_and_asks_who_leads():
@@ -73,16 +74,34 @@ def test_a_stale_announcement_is_ignored_by_followers_and_answered_by_the_leader
     assert leader("a", 5).heard("old", 2, 0.0) == [Post("leader", 6, "a")]
 
 
-def test_a_leader_outbids_a_higher_claim_instead_of_handing_over():
-    # Only the lock decides who leads: a forged or early claim costs no hand-over.
+def test_a_leader_asks_the_lock_about_a_higher_claim_once_and_outbids_a_forgery():
     state = leader("a", 1)
-    assert state.heard("forger", 7, 0.0) == [Post("leader", 8, "a")]
+    assert state.heard("forger", 7, 0.0) == [CheckLock()]
+    assert state.heard("forger", 9, 0.0) == []  # one check at a time; the highest claim counts
+    assert state.lock_checked(mine=True, now=1.0) == [Post("leader", 10, "a")]
     assert state.is_leader and state.leader_id == "a"
 
 
-def test_two_leaders_of_one_term_end_with_one_term_above():
+def test_a_leader_the_lock_says_was_replaced_steps_down_at_its_own_term():
+    state = leader("a", 1)
+    assert state.heard("thief", 3, 0.0) == [CheckLock()]
+    assert state.lock_checked(mine=False, now=4.0) == [
+        Emit("lose", None, 2), Release(), RequestLock(), Emit("change", "thief", 3)]
+    assert (state.role, state.leader_id, state.term, state.last_heard) == ("candidate", "thief", 3, 4.0)
+
+
+def test_two_leaders_of_one_term_are_settled_by_the_lock():
     state = leader("a", 2)
-    assert state.heard("b", 3, 0.0) == [Post("leader", 4, "a")]
+    assert state.heard("b", 3, 0.0) == [CheckLock()]
+    assert state.lock_checked(mine=True, now=0.0) == [Post("leader", 4, "a")]
+
+
+def test_a_late_lock_answer_after_stepping_down_changes_nothing():
+    state = leader("a", 1)
+    state.heard("b", 5, 0.0)
+    state.lost(1.0)
+    assert state.lock_checked(mine=False, now=2.0) == []
+    assert (state.role, state.term) == ("candidate", 2)
 
 
 def test_a_term_jump_past_the_bound_is_ignored():
@@ -171,4 +190,4 @@ def test_a_leader_never_takes_over():
 def test_own_messages_are_ignored():
     state = leader("a", 3)
     assert state.heard("a", 9, 0.0) == [] and state.pinged("a", 9, None) == []
-    assert state.term == 4
+    assert state.term == 4 and not state.checking

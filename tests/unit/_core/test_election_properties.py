@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytabby._core.election import (ElectionState, Effect, Emit, Post, Release, RequestLock, Steal,
+from pytabby._core.election import (CheckLock, ElectionState, Effect, Emit, Post, Release, RequestLock, Steal,
                                     TryTakeover)
 
 HEARTBEAT, LIVENESS = 1.0, 5.0
@@ -91,6 +91,8 @@ class Model:
             elif isinstance(effect, Release):
                 self.release(name, tab.hold)
                 tab.hold = None
+            elif isinstance(effect, CheckLock):
+                self.apply(name, tab.state.lock_checked(self.holder == (name, tab.hold), self.now))
             elif isinstance(effect, TryTakeover):
                 won = self.holder is not None and not any(
                     other.state.taking_over for key, other in self.tabs.items() if key != name)
