@@ -143,7 +143,7 @@ def test_a_leader_whose_python_died_is_replaced_within_the_liveness_timeout(tabs
         wait_py(page, f"electors[{name!r}].leader_id == {new_id!r}")
     assert acquired_at - died_at < 5_000
     print(f"\nleader's Pyodide fatally failed; lock handed over, new leader (term {new_term}) after "
-          f"{acquired_at - died_at:.0f} ms (liveness timeout 5000 ms); every follower names it")
+          f"{acquired_at - died_at:.1f} ms (liveness timeout 5000 ms); every follower names it")
 
 
 def test_a_stolen_lock_reaches_on_lost_as_a_lock_error_caused_by_the_js_error(tabs, name):
