@@ -27,7 +27,7 @@ from typing import Any, TypedDict, Unpack
 from ._closeable import Closeable
 from ._core.buffer import Overflow
 from ._core.election import (EVENT_KINDS, CheckLock, Effect, ElectionState, Emit, EventKind, Post, Release, RequestLock,
-                             Steal, TryTakeover, read_wire)
+                             Steal, TryTakeover, WIRE_TYPES, read_wire)
 from ._core.envelope import Message
 from ._leader_lock import LeaderLock
 from ._loop import current_loop
@@ -173,7 +173,7 @@ class LeaderElector(_LeaderEvents):
             return self
         self._platform.locks  # raises LeaderElectionUnavailable before anything starts
         self._bus = TabBus(self._lock.name, tab_id=self._tab_id, platform=self._platform)
-        for kind in ("leader", "ping", "resign"):
+        for kind in WIRE_TYPES:
             self._bus.subscribe(kind, self._on_wire)
         self._remove_lifecycle = self._platform.on_lifecycle(self._on_lifecycle)
         self._apply(self._state.start(self._now()))
