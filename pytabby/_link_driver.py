@@ -15,7 +15,7 @@ from ._core import link_io as io
 from ._core.link import SocketLink
 from ._core.requests import Data
 from ._ports import Platform, Socket, Timer
-from ._runtime import current_loop
+from ._loop import current_loop
 from .bus import TabBus
 from .errors import ClosedError, RequestError
 

@@ -47,6 +47,10 @@ class LockManager(Protocol):
 
     async def is_held(self, name: str) -> bool: ...
 
+    async def is_mine(self, name: str) -> bool:
+        """Whether this tab (this JS realm) holds ``name`` right now."""
+        ...
+
 
 class SocketListener(Protocol):
     def on_open(self) -> None: ...

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import itertools
 import logging
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from ._core.buffer import Overflow, check_buffer_args
 from ._core.envelope import Message, decode_all, encode, encode_batch
 from ._ports import Platform
-from ._runtime import Closeable, default_platform
-from .emitter import Emitter, Handler, Stream, Unsubscribe
+from ._closeable import Closeable
+from ._runtime import default_platform
+from .emitter import Emitter, Handler, Stream, StreamSet, Unsubscribe
 from .errors import ClosedError, MalformedEnvelopeError
 
 logger = logging.getLogger("pytabby.bus")
@@ -54,12 +55,10 @@ class TabBus(Closeable):
         self._tab_id = tab_id or platform.new_tab_id()
         self._platform = platform
         self._clock = platform.clock
-        self._buffer = buffer
-        self._overflow: Overflow = overflow
         self._seq = itertools.count()
         self._handlers: Emitter[Message] = Emitter("bus")
         self._malformed_handlers: Emitter[MalformedEnvelopeError] = Emitter("bus malformed")
-        self._streams: dict[Stream[Message], str | None] = {}
+        self._streams: StreamSet[Message] = StreamSet(platform.clock, buffer, overflow)
         self._malformed = 0
         self._coalesce = coalesce
         self._outgoing: list[tuple[dict[str, Any], Message]] = []
@@ -88,23 +87,29 @@ class TabBus(Closeable):
         """How many invalid objects arrived on the channel (and were not delivered)."""
         return self._malformed
 
+    def _check_open(self, what: str) -> None:
+        if self._closed:
+            raise ClosedError(f"{self!r}: {what} after close()")
+
     def subscribe(self, type: str, handler: Handler[Message]) -> Unsubscribe:
         """Call ``handler(msg)`` for every message of ``type``; returns a function that unsubscribes."""
+        self._check_open("subscribe")
         if not isinstance(type, str) or not type:
             raise TypeError("type must be a non-empty str")
         return self._handlers.on(type, handler)
 
     def subscribe_all(self, handler: Handler[Message]) -> Unsubscribe:
+        self._check_open("subscribe_all")
         return self._handlers.on_all(handler)
 
     def on_malformed(self, handler: Handler[MalformedEnvelopeError]) -> Unsubscribe:
         """Call ``handler(error)`` for each invalid object seen on the channel."""
+        self._check_open("on_malformed")
         return self._malformed_handlers.on_all(handler)
 
     def publish(self, type: str, payload: Any = None) -> Message:
         """Send to every tab, this one included; ``TypeError`` (nothing sent) for a bad payload."""
-        if self._closed:
-            raise ClosedError(f"{self!r}: publish after close()")
+        self._check_open("publish")
         seq = next(self._seq)
         wire = encode(type, payload, tab_id=self._tab_id, ts=self._clock.now_ms(), seq=seq)
         message = Message(type=type, payload=payload, tab_id=self._tab_id, ts=wire["ts"], seq=seq)
@@ -144,13 +149,9 @@ class TabBus(Closeable):
 
         Every open stream gets every message; ``buffer``/``overflow`` default to the bus's.
         """
-        if self._closed:
-            raise ClosedError(f"{self!r}: stream after close()")
-        stream: Stream[Message] = Stream(
-            buffer or self._buffer, overflow or self._overflow, lambda: self._streams.pop(stream, None)
-        )
-        self._streams[stream] = type
-        return stream
+        self._check_open("stream")
+        return self._streams.open(None if type is None else (lambda message: message.type == type),
+                                  buffer, overflow)
 
     def _on_raw(self, raw: Any) -> None:
         for item in decode_all(raw):
@@ -174,9 +175,7 @@ class TabBus(Closeable):
             return
         self._handlers.emit(message.type, message)
         if self._streams:
-            for stream, wanted in list(self._streams.items()):
-                if wanted is None or wanted == message.type:
-                    stream.push(message)
+            self._streams.push(message)
 
     def close(self) -> None:
         """Leave the channel; open streams end after their buffered messages. Idempotent."""
@@ -186,20 +185,21 @@ class TabBus(Closeable):
         self._flush()  # what was published before close() still goes out
         self._channel_closed = True
         self._channel.close()
-        for stream in list(self._streams):
-            stream.close()
+        self._streams.close_all()
         self._handlers.clear()
         self._malformed_handlers.clear()
 
 
-def create_bus(
-    channel: str,
-    tab_id: str | None = None,
-    buffer: int = 100,
-    overflow: Overflow = "oldest",
-    *,
-    coalesce: bool = True,
-    platform: Platform | None = None,
-) -> TabBus:
-    """Open a ``TabBus`` on ``channel`` (purrtabby's ``createBus``)."""
-    return TabBus(channel, tab_id=tab_id, buffer=buffer, overflow=overflow, coalesce=coalesce, platform=platform)
+class BusOptions(TypedDict, total=False):
+    """``TabBus``'s other keyword arguments; defaults live in ``TabBus.__init__`` only."""
+
+    coalesce: bool
+    platform: Platform | None
+
+
+def create_bus(channel: str, tab_id: str | None = None, buffer: int | None = None,
+               overflow: Overflow | None = None, **options: Unpack[BusOptions]) -> TabBus:
+    """Open a ``TabBus`` on ``channel`` (purrtabby's ``createBus``); None means ``TabBus``'s default."""
+    given: dict[str, Any] = {name: value for name, value in (("buffer", buffer), ("overflow", overflow))
+                             if value is not None}
+    return TabBus(channel, tab_id=tab_id, **given, **options)

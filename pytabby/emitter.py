@@ -14,8 +14,10 @@ import logging
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from ._core.buffer import BoundedBuffer, Overflow
-from ._runtime import Closeable, current_loop
+from ._closeable import Closeable
+from ._core.buffer import BoundedBuffer, Overflow, check_buffer_args
+from ._loop import current_loop
+from ._ports import Clock
 from .errors import ClosedError
 
 logger = logging.getLogger("pytabby")
@@ -78,9 +80,10 @@ class Emitter(Generic[T]):
             task.add_done_callback(lambda done: self._task_done(done, handler))
 
     def _task_done(self, task: asyncio.Future[Any], handler: Handler[T]) -> None:
-        self._tasks.discard(task)  # type: ignore[arg-type]
-        if not task.cancelled() and task.exception() is not None:
-            report_handler_error(task.exception(), handler, self._what)  # type: ignore[arg-type]
+        self._tasks.discard(task)
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            report_handler_error(error, handler, self._what)
 
     def clear(self) -> None:
         self._by_key.clear()
@@ -105,14 +108,17 @@ class Stream(Closeable, Generic[T]):
 
     Iteration ends quietly after ``close()``; it raises ``BufferOverflowError``
     when ``overflow="error"`` and the reader fell behind. Awaiting the next item
-    is cancel-safe: a cancelled read loses nothing.
+    is cancel-safe: a cancelled read loses nothing. Timeouts run on ``clock``,
+    the tab's ``Clock`` (a ``ManualClock`` in tests), else on the event loop.
     """
 
-    def __init__(self, limit: int, overflow: Overflow, on_close: Callable[[], None]) -> None:
+    def __init__(self, limit: int, overflow: Overflow, on_close: Callable[[], None],
+                 clock: Clock | None = None) -> None:
         self._buffer: BoundedBuffer[T] = BoundedBuffer(limit, overflow)
         self._waiter: asyncio.Future[None] | None = None
         self._closed = False
         self._on_close = on_close
+        self._clock = clock
 
     @property
     def dropped(self) -> int:
@@ -136,6 +142,13 @@ class Stream(Closeable, Generic[T]):
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
+    async def _wait(self) -> None:
+        self._waiter = current_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
     def __aiter__(self) -> Stream[T]:
         return self
 
@@ -143,19 +156,31 @@ class Stream(Closeable, Generic[T]):
         while not self._buffer.ready():
             if self._closed:
                 raise StopAsyncIteration
-            self._waiter = current_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
+            await self._wait()
         return self._buffer.take()
 
     async def get(self, timeout: float | None = None) -> T:
         """The next item; ``ClosedError`` if the stream ended, ``TimeoutError`` after ``timeout`` s."""
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            self._wake()
+
+        call_later = current_loop().call_later if self._clock is None else self._clock.call_later
+        timer = None if timeout is None else call_later(timeout, expire)
         try:
-            return await asyncio.wait_for(self.__anext__(), timeout)
-        except StopAsyncIteration:
-            raise ClosedError("stream is closed") from None
+            while not self._buffer.ready():
+                if self._closed:
+                    raise ClosedError("stream is closed")
+                if expired:
+                    raise TimeoutError(f"no item within {timeout}s")
+                await self._wait()
+            return self._buffer.take()
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     def close(self) -> None:
         """Stop receiving; buffered items can still be read, then iteration ends."""
@@ -164,3 +189,37 @@ class Stream(Closeable, Generic[T]):
         self._closed = True
         self._on_close()
         self._wake()
+
+
+class StreamSet(Generic[T]):
+    """The open streams of one source, each with an optional filter; ``stream()`` methods share it."""
+
+    def __init__(self, clock: Clock, buffer: int = 100, overflow: Overflow = "oldest") -> None:
+        check_buffer_args(buffer, overflow)
+        self._clock = clock
+        self._buffer = buffer
+        self._overflow: Overflow = overflow
+        self._streams: dict[Stream[T], Callable[[T], bool] | None] = {}
+
+    def __len__(self) -> int:
+        return len(self._streams)
+
+    def open(self, accept: Callable[[T], bool] | None, buffer: int | None,
+             overflow: Overflow | None) -> Stream[T]:
+        """A new stream of the items ``accept`` takes (all if None); ``buffer``/``overflow`` default to the set's."""
+        stream: Stream[T] = Stream(self._buffer if buffer is None else buffer, overflow or self._overflow,
+                                   lambda: self._forget(stream), self._clock)
+        self._streams[stream] = accept
+        return stream
+
+    def _forget(self, stream: Stream[T]) -> None:
+        self._streams.pop(stream, None)
+
+    def push(self, item: T) -> None:
+        for stream, accept in list(self._streams.items()):
+            if accept is None or accept(item):
+                stream.push(item)
+
+    def close_all(self) -> None:
+        for stream in list(self._streams):
+            stream.close()

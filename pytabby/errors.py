@@ -7,6 +7,7 @@
     ├── BufferOverflowError          a stream with overflow="error" filled up
     ├── MalformedEnvelopeError       something on the channel is not a pytabby/purrtabby message
     ├── LeaderElectionUnavailable    no Web Locks API here (old browser, insecure context)
+    ├── LockError                    a Web Lock request failed or the lock was taken away
     ├── QueueFullError               SharedSocket.send past queue_limit
     └── RequestError                 the server answered a request with "error"
 
@@ -22,6 +23,7 @@ __all__ = [
     "BufferOverflowError",
     "ClosedError",
     "LeaderElectionUnavailable",
+    "LockError",
     "MalformedEnvelopeError",
     "PytabbyError",
     "QueueFullError",
@@ -69,3 +71,7 @@ class RequestError(PytabbyError):
         super().__init__(f"request {request_id} failed: {error!r}")
         self.error = error
         self.request_id = request_id
+
+
+class LockError(PytabbyError):
+    """A Web Lock request failed or ended without being released; ``__cause__`` is the JS error."""

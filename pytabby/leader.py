@@ -7,7 +7,8 @@ needs no timer. On a channel derived from the key the leader announces
 itself and answers "who leads?" pings at once (from the message event, so a
 hidden, throttled leader still answers). A follower whose pings go unanswered
 for ``liveness_timeout`` seconds (a frozen leader still holds its lock) steals
-the lock; one follower at a time, through a second lock.
+the lock; one follower at a time, through a second lock. The decisions are
+made by ``pytabby._core.election.ElectionState``; this class performs them.
 
     leader = create_leader_elector("ws-leader")
     leader.on("acquire", lambda ev: print("leading, term", ev.term))
@@ -19,20 +20,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, TypedDict, Unpack
 
-from ._core.election import Announce, ElectionState, Emit, Release
-from ._ports import LockHold, Platform, Timer
-from ._runtime import Closeable, current_loop, default_platform
+from ._closeable import Closeable
+from ._core.buffer import Overflow
+from ._core.election import (EVENT_KINDS, CheckLock, Effect, ElectionState, Emit, EventKind, Post, Release, RequestLock,
+                             Steal, TryTakeover, WIRE_TYPES, read_wire)
+from ._core.envelope import Message
+from ._leader_lock import LeaderLock
+from ._loop import current_loop
+from ._ports import Clock, Platform, Timer
+from ._runtime import default_platform
 from .bus import TabBus
-from .emitter import Emitter, Handler, Stream, Unsubscribe
+from .emitter import Emitter, Handler, Stream, StreamSet, Unsubscribe
 from .errors import ClosedError
 
 logger = logging.getLogger("pytabby.leader")
 
-LeaderEventType = Literal["acquire", "lose", "change"]
-EVENT_TYPES: tuple[str, ...] = ("acquire", "lose", "change")
+LeaderEventType = EventKind
+EVENT_TYPES: tuple[LeaderEventType, ...] = EVENT_KINDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +57,60 @@ class LeaderEvent:
             raise ValueError(f"LeaderEvent.type must be one of {EVENT_TYPES}, got {self.type!r}")
 
 
-class LeaderElector(Closeable):
+class _LeaderEvents(Closeable):
+    """The event side of an elector: handlers, streams, and the waiters of ``wait_for_leadership``."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._events: Emitter[LeaderEvent] = Emitter("leader")
+        self._streams: StreamSet[LeaderEvent] = StreamSet(clock)
+        self._leadership: asyncio.Future[None] | None = None
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _check_open(self, what: str) -> None:
+        if self._closed:
+            raise ClosedError(f"{self!r}: {what} after close()")
+
+    def on(self, type: LeaderEventType, handler: Handler[LeaderEvent]) -> Unsubscribe:
+        self._check_open("on")
+        if type not in EVENT_TYPES:
+            raise ValueError(f"unknown leader event {type!r}; expected one of {EVENT_TYPES}")
+        return self._events.on(type, handler)
+
+    def on_all(self, handler: Handler[LeaderEvent]) -> Unsubscribe:
+        self._check_open("on_all")
+        return self._events.on_all(handler)
+
+    def stream(self, type: LeaderEventType | None = None, *, buffer: int | None = None,
+               overflow: Overflow | None = None) -> Stream[LeaderEvent]:
+        """Every ``LeaderEvent`` (or those of one ``type``) from now on, as an async iterator.
+
+        ``buffer`` defaults to 100 events, ``overflow`` to ``"oldest"``.
+        """
+        self._check_open("stream")
+        return self._streams.open(None if type is None else (lambda event: event.type == type), buffer, overflow)
+
+    def _dispatch(self, event: LeaderEvent) -> None:
+        if event.type == "acquire" and self._leadership is not None and not self._leadership.done():
+            self._leadership.set_result(None)
+        self._events.emit(event.type, event)
+        self._streams.push(event)
+
+    async def _until_acquired(self) -> None:
+        if self._leadership is None or self._leadership.done():
+            self._leadership = current_loop().create_future()
+        await asyncio.shield(self._leadership)
+
+    def _end_events(self) -> None:
+        self._closed = True
+        self._streams.close_all()
+        self._events.clear()
+
+
+class LeaderElector(_LeaderEvents):
     def __init__(
         self,
         key: str,
@@ -64,24 +125,15 @@ class LeaderElector(Closeable):
         if not 0 < heartbeat_interval < liveness_timeout:
             raise ValueError("need 0 < heartbeat_interval < liveness_timeout")
         self._platform = platform or default_platform()
+        super().__init__(self._platform.clock)
         self._key = key
         self._tab_id = tab_id or self._platform.new_tab_id()
-        self._heartbeat_interval = heartbeat_interval
-        self._liveness_timeout = liveness_timeout
-        self._lock_name = f"pytabby:leader:{key}"
-        self._state = ElectionState(self._tab_id)
-        self._events: Emitter[LeaderEvent] = Emitter("leader")
-        self._streams: set[Stream[LeaderEvent]] = set()
+        self._lock = LeaderLock(self._platform, f"pytabby:leader:{key}")
+        self._state = ElectionState(self._tab_id, heartbeat_interval=heartbeat_interval,
+                                    liveness_timeout=liveness_timeout)
         self._bus: TabBus | None = None
-        self._hold: LockHold | None = None
         self._timer: Timer | None = None
-        self._last_heard = 0.0
-        self._taking_over = False
-        self._takeover: asyncio.Future[None] | None = None  # referenced while it runs
-        self._suspended = False
-        self._closed = False
-        self._remove_lifecycle: Any = None
-        self._leadership: asyncio.Future[None] | None = None
+        self._remove_lifecycle: Callable[[], None] | None = None
 
     def __repr__(self) -> str:
         return f"<LeaderElector {self._key!r} tab={self._tab_id} {self._state.role} term={self.term}>"
@@ -116,169 +168,86 @@ class LeaderElector(Closeable):
 
     def start(self) -> LeaderElector:
         """Join the election (idempotent). ``LeaderElectionUnavailable`` if there are no Web Locks."""
-        if self._closed:
-            raise ClosedError(f"{self!r} was closed")
+        self._check_open("start")
         if self.started:
             return self
-        locks = self._platform.locks  # raises LeaderElectionUnavailable before anything starts
-        self._bus = TabBus(self._lock_name, tab_id=self._tab_id, platform=self._platform)
-        self._bus.subscribe("leader", self._on_announce)
-        self._bus.subscribe("ping", self._on_ping)
-        self._bus.subscribe("resign", lambda msg: self._state.resigned(msg.tab_id))
+        self._platform.locks  # raises LeaderElectionUnavailable before anything starts
+        self._bus = TabBus(self._lock.name, tab_id=self._tab_id, platform=self._platform)
+        for kind in WIRE_TYPES:
+            self._bus.subscribe(kind, self._on_wire)
         self._remove_lifecycle = self._platform.on_lifecycle(self._on_lifecycle)
-        self._state.start()
-        self._last_heard = self._now()
-        self._request_lock(locks, steal=False)
-        self._ping()  # a late tab learns the leader at once
-        self._schedule_check()
+        self._apply(self._state.start(self._now()))
+        self._schedule_tick()
         return self
 
     def stop(self) -> None:
         """Leave the election; a leader emits ``lose`` and releases the lock at once. Idempotent."""
         if not self.started:
             return
-        was_leader = self.is_leader
         self._apply(self._state.stop())
-        if was_leader:
-            self._publish("resign")
         self._teardown()
 
     def close(self) -> None:
         """``stop()`` for good and end the event streams."""
         self.stop()
-        self._closed = True
-        for stream in list(self._streams):
-            stream.close()
-        self._events.clear()
+        self._end_events()
 
     def steal(self) -> None:
         """Lead now, taking the lock from the current leader (it gets ``lose``)."""
-        if not self.started:
-            self.start()
-        if self.is_leader:
-            return
-        self._drop_hold()
-        self._request_lock(self._platform.locks, steal=True)
+        self.start()
+        self._apply(self._state.steal())
 
     async def wait_for_leadership(self) -> None:
         """Return once this tab leads (starting it if needed). Cancellable."""
-        if not self.started:
-            self.start()
+        self.start()
         while not self.is_leader:
-            if self._leadership is None or self._leadership.done():
-                self._leadership = current_loop().create_future()
-            await asyncio.shield(self._leadership)
+            await self._until_acquired()
 
     async def has_leader(self) -> bool:
         """Whether any tab holds the leader lock (asks ``navigator.locks.query``)."""
-        return await self._platform.locks.is_held(self._lock_name)
-
-    # -- events --------------------------------------------------------------
-
-    def on(self, type: LeaderEventType, handler: Handler[LeaderEvent]) -> Unsubscribe:
-        if type not in EVENT_TYPES:
-            raise ValueError(f"unknown leader event {type!r}; expected one of {EVENT_TYPES}")
-        return self._events.on(type, handler)
-
-    def on_all(self, handler: Handler[LeaderEvent]) -> Unsubscribe:
-        return self._events.on_all(handler)
-
-    def stream(self, *, buffer: int = 100) -> Stream[LeaderEvent]:
-        """Every ``LeaderEvent`` from now on, as an async iterator."""
-        stream: Stream[LeaderEvent] = Stream(buffer, "oldest", lambda: self._streams.discard(stream))
-        self._streams.add(stream)
-        return stream
+        return await self._lock.is_held()
 
     # -- inputs --------------------------------------------------------------
 
-    def _request_lock(self, locks: Any, *, steal: bool) -> None:
-        hold: LockHold | None = None
-
-        def granted() -> None:
-            if self._hold is hold and self._state.role == "candidate":
-                self._apply(self._state.granted())
-
-        def lost(error: BaseException | None) -> None:
-            if self._hold is hold:
-                self._hold = None
-                self._apply(self._state.lost())
-                self._rejoin()
-
-        hold = locks.request(self._lock_name, steal=steal, on_granted=granted, on_lost=lost)
-        self._hold = hold
-
-    def _on_announce(self, msg: Any) -> None:
-        term = _term_of(msg.payload)
-        if term is None or msg.tab_id == self._tab_id:
+    def _on_wire(self, msg: Message) -> None:
+        if not self.started:
             return
-        if msg.tab_id == self._state.leader_id or term >= self._state.term:
-            self._last_heard = self._now()
-        self._apply(self._state.announced(msg.tab_id, term))
-
-    def _on_ping(self, msg: Any) -> None:
-        term = _term_of(msg.payload)
-        if term is not None and msg.tab_id != self._tab_id:
-            known_leader = msg.payload.get("leader")
-            self._apply(self._state.pinged(term, known_leader if isinstance(known_leader, str) else None))
+        if msg.type == "resign":
+            self._apply(self._state.resigned(msg.tab_id))
+            return
+        wire = read_wire(msg.payload)
+        if wire is not None:
+            term, leader = wire
+            self._apply(self._state.heard(msg.tab_id, term, self._now()) if msg.type == "leader"
+                        else self._state.pinged(msg.tab_id, term, leader))
 
     def _on_lifecycle(self, event: str, persisted: bool) -> None:
         if event == "pagehide" and not persisted:
             self.stop()  # release before teardown: the next tab takes over at once
         elif event in ("freeze", "pagehide"):
-            self._suspend()
-        elif event in ("resume", "pageshow") and self._suspended:
-            self._suspended = False
-            self._rejoin()
+            self._apply(self._state.suspend(self._now()))
+        elif event in ("resume", "pageshow"):
+            self._apply(self._state.resume(self._now()))
 
     # -- effects -------------------------------------------------------------
 
-    def _apply(self, effects: list[Any]) -> None:
+    def _apply(self, effects: list[Effect]) -> None:
         for effect in effects:
-            if isinstance(effect, Emit):
-                self._emit(effect)
-            elif isinstance(effect, Announce):
-                self._publish("leader")
-            elif isinstance(effect, Release):
-                self._drop_hold()
-                self._rejoin()
-
-    def _emit(self, effect: Emit) -> None:
-        if effect.kind == "lose":
-            # A tab that just stopped leading gives the next leader a full liveness timeout.
-            self._last_heard = self._now()
-        event = LeaderEvent(effect.kind, self._now(), effect.leader_id, effect.term)
-        if effect.kind == "acquire" and self._leadership is not None and not self._leadership.done():
-            self._leadership.set_result(None)
-        self._events.emit(event.type, event)
-        for stream in list(self._streams):
-            stream.push(event)
-
-    def _publish(self, kind: str, **fields: Any) -> None:
-        if self._bus is not None and not self._bus.closed:
-            self._bus.publish(kind, {"term": self._state.term, **fields})
-
-    def _ping(self) -> None:
-        self._publish("ping", leader=self._state.leader_id)
-
-    def _drop_hold(self) -> None:
-        hold, self._hold = self._hold, None
-        if hold is not None:
-            hold.release()
-
-    def _rejoin(self) -> None:
-        """Wait in line for the lock again while still taking part."""
-        if self._state.role == "candidate" and self._hold is None and not self._suspended:
-            self._request_lock(self._platform.locks, steal=False)
-
-    def _suspend(self) -> None:
-        if not self.started or self._suspended:
-            return
-        self._suspended = True
-        was_leader = self.is_leader
-        self._apply(self._state.abdicate())
-        if was_leader:
-            self._publish("resign")
-        self._drop_hold()
+            match effect:
+                case Emit(kind=kind, leader_id=leader_id, term=term):
+                    self._dispatch(LeaderEvent(kind, self._now(), leader_id, term))
+                case Post(type=kind, term=term, leader=leader):
+                    if self._bus is not None and not self._bus.closed:
+                        self._bus.publish(kind, {"term": term, "leader": leader})
+                case RequestLock() | Steal():
+                    self._lock.request(steal=isinstance(effect, Steal), on_granted=self._granted,
+                                       on_lost=lambda: self._apply(self._state.lost(self._now())))
+                case Release():
+                    self._lock.release()
+                case TryTakeover():
+                    self._lock.try_takeover(self._takeover_decided)
+                case CheckLock():
+                    self._lock.check_mine(self._lock_checked)
 
     def _teardown(self) -> None:
         if self._timer is not None:
@@ -290,48 +259,39 @@ class LeaderElector(Closeable):
         if self._bus is not None:
             self._bus.close()
             self._bus = None
-        self._suspended = False
-        self._drop_hold()
 
     # -- liveness ------------------------------------------------------------
 
     def _now(self) -> float:
         return self._platform.clock.now_ms() / 1000
 
-    def _schedule_check(self) -> None:
-        self._timer = self._platform.clock.call_later(self._heartbeat_interval, self._check_liveness)
+    def _schedule_tick(self) -> None:
+        self._timer = self._platform.clock.call_later(self._state.heartbeat_interval, self._tick)
 
-    def _check_liveness(self) -> None:
+    def _tick(self) -> None:
         self._timer = None
+        if self.started:
+            self._schedule_tick()
+            self._apply(self._state.tick(self._now()))
+
+    def _lock_checked(self, mine: bool) -> None:
+        if self.started:
+            self._apply(self._state.lock_checked(mine, self._now()))
+
+    def _granted(self) -> None:
+        self._apply(self._state.granted())
+
+    def _takeover_decided(self, won: bool) -> None:
         if not self.started:
             return
-        self._schedule_check()
-        if self.is_leader or self._suspended:
+        if not won:
+            self._apply(self._state.takeover_failed())
             return
-        silent_for = self._now() - self._last_heard
-        if silent_for >= self._liveness_timeout:
-            self._takeover = asyncio.ensure_future(self._take_over_if_held())
-        elif silent_for >= self._heartbeat_interval:
-            self._ping()
-
-    async def _take_over_if_held(self) -> None:
-        if self._taking_over or not await self.has_leader():
-            return
-        # One follower steals, the others see its announcement: a second lock picks that follower.
-        self._taking_over = True
-        self._platform.locks.try_request(f"{self._lock_name}:takeover", self._steal_if_chosen)
-
-    def _steal_if_chosen(self, takeover: LockHold | None) -> None:
-        self._taking_over = False
-        if takeover is None:
-            return
-        try:
-            if self._now() - self._last_heard >= self._liveness_timeout and self.started and not self.is_leader:
-                logger.warning("%r: leader silent for %.1fs, taking over", self, self._now() - self._last_heard)
-                self._last_heard = self._now()
-                self.steal()
-        finally:
-            takeover.release()
+        silent_for = self._state.silent_for(self._now())
+        effects = self._state.takeover_won(self._now())
+        if effects:
+            logger.warning("%r: leader silent for %.1fs, taking over", self, silent_for)
+        self._apply(effects)
 
     # -- resources -----------------------------------------------------------
 
@@ -342,19 +302,14 @@ class LeaderElector(Closeable):
         return getattr(self, "_state", None) is not None and self.started
 
 
-def _term_of(payload: Any) -> int | None:
-    term = payload.get("term") if isinstance(payload, dict) else None
-    return term if isinstance(term, int) and not isinstance(term, bool) else None
+class LeaderOptions(TypedDict, total=False):
+    """``LeaderElector``'s keyword arguments; their defaults live in ``LeaderElector.__init__`` only."""
+
+    heartbeat_interval: float
+    liveness_timeout: float
+    platform: Platform | None
 
 
-def create_leader_elector(
-    key: str,
-    tab_id: str | None = None,
-    *,
-    heartbeat_interval: float = 1.0,
-    liveness_timeout: float = 5.0,
-    platform: Platform | None = None,
-) -> LeaderElector:
+def create_leader_elector(key: str, tab_id: str | None = None, **options: Unpack[LeaderOptions]) -> LeaderElector:
     """A ``LeaderElector`` for ``key`` (purrtabby's ``createLeaderElector``); call ``start()``."""
-    return LeaderElector(key, tab_id=tab_id, heartbeat_interval=heartbeat_interval,
-                         liveness_timeout=liveness_timeout, platform=platform)
+    return LeaderElector(key, tab_id=tab_id, **options)

@@ -25,14 +25,16 @@ from collections.abc import Callable, Iterator
 from typing import Any, Literal, cast
 
 from ._core.backoff import backoff as default_backoff
+from ._closeable import Closeable
 from ._core.link import SocketLink
 from ._core.link_io import STATES, Heartbeat, decode
 from ._core.requests import Data
 from ._link_driver import LinkDriver
 from ._ports import Platform
-from ._runtime import Closeable, default_platform
+from ._runtime import default_platform
 from .bus import TabBus
-from .emitter import Emitter, Handler, Stream, Unsubscribe
+from ._core.buffer import Overflow
+from .emitter import Emitter, Handler, Stream, StreamSet, Unsubscribe
 from .errors import ClosedError
 from .leader import LeaderElector
 
@@ -61,7 +63,7 @@ class SharedSocket(Closeable):
         self._elector = elector or LeaderElector(f"pytabby-socket:{key}", tab_id=tab_id, platform=platform)
         self._messages: Emitter[Data] = Emitter("socket message")
         self._state_handlers: Emitter[str] = Emitter("socket state")
-        self._streams: set[Stream[Data]] = set()
+        self._streams: StreamSet[Data] = StreamSet(platform.clock)
         self._driver = LinkDriver(self._link, platform, self._bus, url, list(protocols) if protocols else None,
                                   self._deliver, lambda state: self._state_handlers.emit("", state))
         feed = self._driver.feed
@@ -148,12 +150,14 @@ class SharedSocket(Closeable):
         self._check_open()
         return self._state_handlers.on_all(handler)
 
-    def stream(self, *, buffer: int = 100, overflow: Any = "oldest") -> Stream[Data]:
-        """Server frames from now on, as an async iterator."""
+    def stream(self, type: type[str] | type[bytes] | None = None, *, buffer: int | None = None,
+               overflow: Overflow | None = None) -> Stream[Data]:
+        """Server frames from now on, as an async iterator; ``type`` ``str`` or ``bytes`` keeps only text or binary.
+
+        ``buffer`` (default 100) and ``overflow`` (default ``"oldest"``) as for ``TabBus.stream``.
+        """
         self._check_open()
-        stream: Stream[Data] = Stream(buffer, overflow, lambda: self._streams.discard(stream))
-        self._streams.add(stream)
-        return stream
+        return self._streams.open(None if type is None else (lambda data: isinstance(data, type)), buffer, overflow)
 
     def send(self, data: Data) -> None:
         """Send ``data`` through the leader; queues while there is none. ``QueueFullError`` past ``queue_limit``."""
@@ -201,8 +205,7 @@ class SharedSocket(Closeable):
             self._elector.close()
         self._bus.close()
         self._driver.close()
-        for stream in list(self._streams):
-            stream.close()
+        self._streams.close_all()
         self._messages.clear()
         self._state_handlers.clear()
 
@@ -219,8 +222,7 @@ class SharedSocket(Closeable):
 
     def _deliver(self, data: Data) -> None:
         self._messages.emit("", data)
-        for stream in list(self._streams):
-            stream.push(data)
+        self._streams.push(data)
 
 
 def _dumps(obj: Any) -> str:

@@ -31,7 +31,7 @@ from typing import Any
 from ._core.envelope import check_payload
 from ._core.requests import answer, confirm_id_of, confirmation, parse_request
 from ._ports import LockHold, SocketListener
-from ._runtime import current_loop
+from ._loop import current_loop
 from .errors import LeaderElectionUnavailable
 
 __all__ = ["FakeBrowser", "FakeServer", "FakeTab", "ManualClock", "structured_clone"]
@@ -220,6 +220,10 @@ class _FakeLocks:
 
     async def is_held(self, name: str) -> bool:
         return name in self._tab.browser._locks.holders
+
+    async def is_mine(self, name: str) -> bool:
+        holder = self._tab.browser._locks.holders.get(name)
+        return holder is not None and holder.tab is self._tab
 
 
 class FakeServer:
@@ -446,6 +450,10 @@ class FakeBrowser:
         backlog, tab._frozen_backlog = tab._frozen_backlog, []
         for deliver in backlog:
             deliver()
+
+    def open_channel_names(self) -> list[str]:
+        """The names of every open BroadcastChannel object of every tab, sorted (one entry per object)."""
+        return sorted(channel.name for channel in self._channels)
 
     def _channels_named(self, name: str) -> Iterator[_FakeChannel]:
         return (c for c in list(self._channels) if c.name == name)

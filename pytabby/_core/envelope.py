@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import MalformedEnvelopeError
+from . import safe_json
 
 PROTOCOL_VERSION = 1
 MAX_DEPTH = 64
@@ -106,14 +107,17 @@ def decode_all(raw: Any) -> list[Message | MalformedEnvelopeError]:
         return [_decode_or_error(raw, trusted_payload=False)]
     inner = raw.get("payload")
     from_json = raw.get("enc") == "json" and isinstance(inner, str)
-    if from_json:
+    if from_json and isinstance(inner, str):
         try:
-            inner = json.loads(inner)
+            # The list and each envelope add two levels above the payloads' own MAX_DEPTH.
+            inner = safe_json.loads(inner, max_depth=MAX_DEPTH + 2)
+        except safe_json.JSONTooDeepError:
+            return [MalformedEnvelopeError(f"a JSON batch nested deeper than {MAX_DEPTH} levels of payload", raw)]
         except ValueError:
             return [MalformedEnvelopeError("a JSON batch that is not valid JSON", raw)]
     if not isinstance(inner, list):
         return [MalformedEnvelopeError("a batch's payload must be a list", raw)]
-    # Whatever JSON decodes to is a valid payload, so JSON batches skip the payload walk.
+    # Whatever bounded JSON decodes to is a valid payload, so JSON batches skip the payload walk.
     return [_decode_or_error(item, trusted_payload=from_json) for item in inner]
 
 

@@ -79,10 +79,12 @@ def test_steal_makes_this_tab_lead_and_the_old_leader_loses(tabs, name):
     start_electors(pages, name)
     chief = wait_for_single_leader(pages, name)
     thief = next(p for p in pages if p is not chief)
+    old_term = state(chief, name)[2]
     run_py(thief, f"electors[{name!r}].steal()")
     wait_py(thief, f"electors[{name!r}].is_leader")
-    wait_py(chief, f"['lose', None] == events[{name!r}][-2][:2] or ['lose', None] == events[{name!r}][-1][:2]")
+    wait_py(chief, f"['lose', None, {old_term}] in events[{name!r}]")
     assert wait_for_single_leader(pages, name) is thief
+    assert state(thief, name)[2] == old_term + 1  # the old leader learned of the steal before any outbidding
 
 
 def test_a_frozen_leader_is_replaced_and_fenced_when_it_wakes(tabs, name):
@@ -100,9 +102,52 @@ def test_a_frozen_leader_is_replaced_and_fenced_when_it_wakes(tabs, name):
     assert wait_for_single_leader(pages, name) is successor
 
 
-def wait_for_single_leader_among(pages, key):
+def test_a_leader_whose_python_died_is_replaced_within_the_liveness_timeout(tabs, name):
+    """A real fatal error (wasm stack overflow in json.loads) in the leader: its JS hook lets go at once."""
+    pages = tabs(3)
+    start_electors(pages, name)  # default liveness_timeout: 5 s
+    chief = wait_for_single_leader(pages, name)
+    old_term = state(chief, name)[2]
+    rest = [p for p in pages if p is not chief]
+    for page in rest:
+        run_py(page, f"acquired = []; electors[{name!r}].on('acquire', lambda ev: acquired.append(ev.ts))")
+    died_at, error = chief.evaluate("""() => {
+        try { pyodide.runPython("import json; json.loads('[' * 20000 + ']' * 20000)"); }
+        catch (e) { return [performance.timeOrigin + performance.now(), String(e)]; }
+        return [performance.timeOrigin + performance.now(), "no error"];
+    }""")
+    assert "already fatally failed" in chief.evaluate(
+        "() => { try { pyodide.runPython('1'); return 'alive'; } catch (e) { return String(e); } }"), error
+    successor = wait_for_single_leader_among(rest, name, timeout=5_000)
+    (acquired_s,) = run_py(successor, "acquired")  # LeaderEvent.ts is in seconds
+    acquired_at = acquired_s * 1000
+    new_id, new_term = state(successor, name)[3], state(successor, name)[2]
+    assert new_term > old_term
+    for page in rest:
+        wait_py(page, f"electors[{name!r}].leader_id == {new_id!r}")
+    assert acquired_at - died_at < 5_000
+    print(f"\nleader's Pyodide fatally failed; lock handed over, new leader (term {new_term}) after "
+          f"{acquired_at - died_at:.1f} ms (liveness timeout 5000 ms); every follower names it")
+
+
+def test_a_stolen_lock_reaches_on_lost_as_a_lock_error_caused_by_the_js_error(tabs, name):
+    holder, thief = tabs(2)
+    run_py(holder, f"""
+from pytabby._runtime import default_platform
+granted, lost = [], []
+hold = default_platform().locks.request({name!r}, steal=False, on_granted=lambda: granted.append(1),
+                                        on_lost=lost.append)
+""")
+    wait_py(holder, "granted == [1]")
+    thief.evaluate("(n) => { navigator.locks.request(n, {steal: true}, () => new Promise(() => {})); }", name)
+    wait_py(holder, "len(lost) == 1")
+    assert run_py(holder, "[type(lost[0]).__name__, type(lost[0].__cause__).__name__, 'AbortError' in str(lost[0])]") \
+        == ["LockError", "JsException", True]
+
+
+def wait_for_single_leader_among(pages, key, timeout=15_000):
     for page in pages:
-        wait_py(page, f"electors[{key!r}].leader_id is not None and electors[{key!r}].term >= 2", timeout=15)
+        wait_py(page, f"electors[{key!r}].leader_id is not None and electors[{key!r}].term >= 2", timeout=timeout)
     return wait_for_single_leader(pages, key)
 
 

@@ -12,7 +12,7 @@ def test_all_lists_exactly_the_public_names_and_each_exists():
         "BufferOverflowError", "ClosedError", "LeaderElectionUnavailable", "LeaderElector", "LeaderEvent",
         "MalformedEnvelopeError", "Message", "Platform", "PytabbyError", "QueueFullError", "RequestError",
         "SharedSocket", "Stream", "TabBus", "create_bus", "create_leader_elector", "create_shared_socket",
-        "JSONTooDeepError", "safe_loads", "Heartbeat",
+        "JSONTooDeepError", "safe_loads", "Heartbeat", "LockError",
     })
     for name in pytabby.__all__:
         assert getattr(pytabby, name) is not None

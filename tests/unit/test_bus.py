@@ -7,12 +7,12 @@ from pytabby import BufferOverflowError, ClosedError, TabBus, create_bus
 from pytabby.testing import FakeBrowser
 
 
-def open_buses(browser: FakeBrowser, count: int, name: str = "app", **options) -> list[TabBus]:
-    return [create_bus(name, platform=browser.open_tab(), **options) for _ in range(count)]
+def open_buses(cluster, count: int, name: str = "app", **options) -> list[TabBus]:
+    return cluster.buses(count, name, **options)
 
 
-async def test_publish_reaches_every_tab_including_the_sender(browser):
-    buses = open_buses(browser, 3)
+async def test_publish_reaches_every_tab_including_the_sender(cluster, browser):
+    buses = open_buses(cluster, 3)
     seen: list[tuple[str, str]] = []
     for bus in buses:
         bus.subscribe("hello", lambda msg, me=bus.tab_id: seen.append((me, msg.payload)))
@@ -21,8 +21,8 @@ async def test_publish_reaches_every_tab_including_the_sender(browser):
     assert sorted(seen) == sorted((bus.tab_id, "hi") for bus in buses)
 
 
-async def test_the_sender_never_gets_its_message_inside_publish(browser):
-    (bus,) = open_buses(browser, 1)
+async def test_the_sender_never_gets_its_message_inside_publish(cluster, browser):
+    (bus,) = open_buses(cluster, 1)
     seen = []
     bus.subscribe("t", seen.append)
     message = bus.publish("t", 1)
@@ -31,8 +31,8 @@ async def test_the_sender_never_gets_its_message_inside_publish(browser):
     assert seen == [message]
 
 
-async def test_subscribers_only_get_their_type_and_subscribe_all_gets_everything(browser):
-    a, b = open_buses(browser, 2)
+async def test_subscribers_only_get_their_type_and_subscribe_all_gets_everything(cluster, browser):
+    a, b = open_buses(cluster, 2)
     typed, everything = [], []
     b.subscribe("x", lambda m: typed.append(m.type))
     b.subscribe_all(lambda m: everything.append(m.type))
@@ -42,8 +42,8 @@ async def test_subscribers_only_get_their_type_and_subscribe_all_gets_everything
     assert typed == ["x"] and everything == ["x", "y"]
 
 
-async def test_unsubscribe_stops_delivery_and_is_idempotent(browser):
-    a, b = open_buses(browser, 2)
+async def test_unsubscribe_stops_delivery_and_is_idempotent(cluster, browser):
+    a, b = open_buses(cluster, 2)
     seen = []
     unsubscribe = b.subscribe("t", seen.append)
     a.publish("t", 1)
@@ -55,9 +55,9 @@ async def test_unsubscribe_stops_delivery_and_is_idempotent(browser):
     assert [m.payload for m in seen] == [1]
 
 
-async def test_buses_on_other_channels_do_not_hear_each_other(browser):
-    a = create_bus("one", platform=browser.open_tab())
-    b = create_bus("two", platform=browser.open_tab())
+async def test_buses_on_other_channels_do_not_hear_each_other(cluster, browser):
+    (a,) = cluster.buses(1, "one")
+    (b,) = cluster.buses(1, "two")
     seen = []
     b.subscribe_all(seen.append)
     a.publish("t")
@@ -65,8 +65,8 @@ async def test_buses_on_other_channels_do_not_hear_each_other(browser):
     assert seen == []
 
 
-async def test_a_raising_handler_is_reported_and_the_others_still_run(browser):
-    a, b = open_buses(browser, 2)
+async def test_a_raising_handler_is_reported_and_the_others_still_run(cluster, browser):
+    a, b = open_buses(cluster, 2)
     reported, seen = [], []
     asyncio.get_running_loop().set_exception_handler(lambda loop, ctx: reported.append(ctx["exception"]))
 
@@ -85,8 +85,8 @@ async def test_a_raising_handler_is_reported_and_the_others_still_run(browser):
     assert sorted(type(e).__name__ for e in reported) == ["KeyError", "ValueError"]
 
 
-async def test_async_handlers_run(browser):
-    a, b = open_buses(browser, 2)
+async def test_async_handlers_run(cluster, browser):
+    a, b = open_buses(cluster, 2)
     done = asyncio.Event()
 
     async def handler(msg):
@@ -98,8 +98,8 @@ async def test_async_handlers_run(browser):
     await asyncio.wait_for(done.wait(), 1)
 
 
-async def test_every_open_stream_gets_every_message(browser):
-    a, b = open_buses(browser, 2)
+async def test_every_open_stream_gets_every_message(cluster, browser):
+    a, b = open_buses(cluster, 2)
     first, second = b.stream(), b.stream()
     for n in range(3):
         a.publish("n", n)
@@ -108,8 +108,8 @@ async def test_every_open_stream_gets_every_message(browser):
     assert [(await second.get()).payload for _ in range(3)] == [0, 1, 2]
 
 
-async def test_a_typed_stream_filters(browser):
-    a, b = open_buses(browser, 2)
+async def test_a_typed_stream_filters(cluster, browser):
+    a, b = open_buses(cluster, 2)
     stream = b.stream("keep")
     a.publish("drop", 0)
     a.publish("keep", 1)
@@ -118,8 +118,8 @@ async def test_a_typed_stream_filters(browser):
 
 
 @pytest.mark.parametrize(("policy", "kept"), [("oldest", [2, 3, 4]), ("newest", [0, 1, 2])])
-async def test_stream_overflow_policies_drop_and_count(browser, policy, kept):
-    a, b = open_buses(browser, 2, buffer=3, overflow=policy)
+async def test_stream_overflow_policies_drop_and_count(cluster, browser, policy, kept):
+    a, b = open_buses(cluster, 2, buffer=3, overflow=policy)
     stream = b.stream()
     for n in range(5):
         a.publish("n", n)
@@ -128,8 +128,8 @@ async def test_stream_overflow_policies_drop_and_count(browser, policy, kept):
     assert stream.dropped == 2
 
 
-async def test_error_overflow_raises_on_the_next_read(browser):
-    a, b = open_buses(browser, 2)
+async def test_error_overflow_raises_on_the_next_read(cluster, browser):
+    a, b = open_buses(cluster, 2)
     stream = b.stream(buffer=2, overflow="error")
     for n in range(3):
         a.publish("n", n)
@@ -139,8 +139,8 @@ async def test_error_overflow_raises_on_the_next_read(browser):
     assert (await stream.get()).payload == 0
 
 
-async def test_closing_the_bus_ends_streams_quietly_after_their_buffer(browser):
-    a, b = open_buses(browser, 2)
+async def test_closing_the_bus_ends_streams_quietly_after_their_buffer(cluster, browser):
+    a, b = open_buses(cluster, 2)
     stream = b.stream()
     a.publish("n", 1)
     await browser.settle()
@@ -148,25 +148,38 @@ async def test_closing_the_bus_ends_streams_quietly_after_their_buffer(browser):
     assert [m.payload async for m in stream] == [1]
 
 
-async def test_a_cancelled_read_loses_nothing(browser):
-    a, b = open_buses(browser, 2)
+async def test_a_read_cancelled_as_its_message_arrives_loses_nothing(cluster, browser):
+    a, b = open_buses(cluster, 2)
     stream = b.stream()
-    with pytest.raises(TimeoutError):
-        await stream.get(timeout=0.01)
+    reader = asyncio.ensure_future(stream.get())
+    await browser.settle()
+    b.subscribe("n", lambda msg: reader.cancel())  # handlers run just before the stream gets the message
     a.publish("n", 7)
     await browser.settle()
+    assert reader.cancelled() and len(stream) == 1
     assert (await stream.get()).payload == 7
 
 
-async def test_publish_after_close_raises_and_close_is_idempotent(browser):
-    (bus,) = open_buses(browser, 1)
+async def test_get_times_out_on_the_tab_clock_without_sleeping(cluster, browser):
+    (bus,) = open_buses(cluster, 1)
+    stream = bus.stream()
+    reader = asyncio.ensure_future(stream.get(timeout=2.0))
+    await browser.advance(1.9)
+    assert not reader.done()
+    await browser.advance(0.2)
+    with pytest.raises(TimeoutError):
+        await reader
+
+
+async def test_publish_after_close_raises_and_close_is_idempotent(cluster, browser):
+    (bus,) = open_buses(cluster, 1)
     bus.close()
     bus.close()
     with pytest.raises(ClosedError):
         bus.publish("t")
 
 
-async def test_context_managers_close(browser):
+async def test_context_managers_close(cluster, browser):
     tab = browser.open_tab()
     with create_bus("a", platform=tab) as bus:
         pass
@@ -176,8 +189,8 @@ async def test_context_managers_close(browser):
     assert other.closed
 
 
-async def test_unsendable_payload_raises_and_sends_nothing(browser):
-    a, b = open_buses(browser, 2)
+async def test_unsendable_payload_raises_and_sends_nothing(cluster, browser):
+    a, b = open_buses(cluster, 2)
     seen = []
     b.subscribe_all(seen.append)
     a.subscribe_all(seen.append)
@@ -187,9 +200,8 @@ async def test_unsendable_payload_raises_and_sends_nothing(browser):
     assert seen == []
 
 
-async def test_malformed_envelopes_are_counted_reported_and_never_delivered(browser, caplog):
-    tab = browser.open_tab()
-    bus = create_bus("app", platform=tab)
+async def test_malformed_envelopes_are_counted_reported_and_never_delivered(cluster, browser, caplog):
+    (bus,) = cluster.buses(1)
     seen, errors = [], []
     bus.subscribe_all(seen.append)
     bus.on_malformed(errors.append)
@@ -204,8 +216,8 @@ async def test_malformed_envelopes_are_counted_reported_and_never_delivered(brow
     assert "ignored a message" in caplog.text
 
 
-async def test_a_purrtabby_shaped_message_from_foreign_code_is_delivered(browser):
-    bus = create_bus("app", platform=browser.open_tab())
+async def test_a_purrtabby_shaped_message_from_foreign_code_is_delivered(cluster, browser):
+    (bus,) = cluster.buses(1)
     seen = []
     bus.subscribe("user-action", seen.append)
     browser.open_tab().post_raw("app", {"type": "user-action", "payload": {"action": "click"}, "tabId": "js-1", "ts": 5})
@@ -213,7 +225,7 @@ async def test_a_purrtabby_shaped_message_from_foreign_code_is_delivered(browser
     assert seen[0].payload == {"action": "click"} and seen[0].tab_id == "js-1"
 
 
-async def test_an_unclosed_bus_warns_once_nothing_holds_it(browser):
+async def test_an_unclosed_bus_warns_once_nothing_holds_it(cluster, browser):
     import gc
 
     tab = browser.open_tab()
@@ -225,12 +237,19 @@ async def test_an_unclosed_bus_warns_once_nothing_holds_it(browser):
         gc.collect()
 
 
-def test_tab_ids_are_unique_and_can_be_given(browser):
-    assert create_bus("a", tab_id="mine", platform=browser.open_tab()).tab_id == "mine"
+def test_tab_ids_are_unique_and_can_be_given(cluster, browser):
+    tabs = cluster.tabs(20)
+    generated = [create_bus("a", platform=tab) for tab in tabs] + [create_bus("b", platform=tab) for tab in tabs]
+    given = create_bus("a", tab_id="mine", platform=browser.open_tab())
+    ids = [bus.tab_id for bus in generated]
+    for bus in [*generated, given]:
+        bus.close()
+    assert len(set(ids)) == 40  # two buses of one tab, or of two tabs: never the same id
+    assert given.tab_id == "mine"
 
 
-async def test_publishes_of_one_turn_leave_in_one_post_and_arrive_one_by_one_in_order(browser):
-    a, b = open_buses(browser, 2)
+async def test_publishes_of_one_turn_leave_in_one_post_and_arrive_one_by_one_in_order(cluster, browser):
+    a, b = open_buses(cluster, 2)
     seen = []
     b.subscribe_all(lambda m: seen.append(m.payload))
     for n in range(50):
@@ -240,16 +259,16 @@ async def test_publishes_of_one_turn_leave_in_one_post_and_arrive_one_by_one_in_
     assert seen == list(range(50))
 
 
-async def test_without_coalescing_each_publish_is_its_own_post(browser):
-    a, b = open_buses(browser, 2, coalesce=False)
+async def test_without_coalescing_each_publish_is_its_own_post(cluster, browser):
+    a, b = open_buses(cluster, 2, coalesce=False)
     for n in range(3):
         a.publish("n", n)
     await browser.settle()
     assert browser.posts["app"] == 3
 
 
-async def test_a_batch_is_purrtabby_shaped_and_bad_entries_inside_are_reported_alone(browser):
-    (bus,) = open_buses(browser, 1)
+async def test_a_batch_is_purrtabby_shaped_and_bad_entries_inside_are_reported_alone(cluster, browser):
+    (bus,) = open_buses(cluster, 1)
     seen, errors = [], []
     bus.subscribe_all(lambda m: seen.append(m.payload))
     bus.on_malformed(errors.append)
@@ -261,8 +280,8 @@ async def test_a_batch_is_purrtabby_shaped_and_bad_entries_inside_are_reported_a
     assert seen == [1, 2] and len(errors) == 2
 
 
-async def test_messages_published_just_before_close_still_go_out(browser):
-    a, b = open_buses(browser, 2)
+async def test_messages_published_just_before_close_still_go_out(cluster, browser):
+    a, b = open_buses(cluster, 2)
     seen = []
     b.subscribe_all(seen.append)
     a.publish("last", 1)
@@ -271,10 +290,10 @@ async def test_messages_published_just_before_close_still_go_out(browser):
     assert [m.type for m in seen] == ["last"]
 
 
-async def test_a_long_burst_goes_out_in_several_posts_still_in_order(browser):
+async def test_a_long_burst_goes_out_in_several_posts_still_in_order(cluster, browser):
     from pytabby.bus import MAX_BATCH
 
-    a, b = open_buses(browser, 2)
+    a, b = open_buses(cluster, 2)
     seen, own = [], []
     b.subscribe_all(lambda m: seen.append(m.payload))
     a.subscribe_all(lambda m: own.append(m.payload))
@@ -283,3 +302,14 @@ async def test_a_long_burst_goes_out_in_several_posts_still_in_order(browser):
     await browser.settle()
     assert browser.posts["app"] == 3
     assert seen == own == list(range(MAX_BATCH * 2 + 1))
+
+
+@pytest.mark.parametrize("call", [
+    lambda bus: bus.subscribe("t", print), lambda bus: bus.subscribe_all(print), lambda bus: bus.on_malformed(print),
+    lambda bus: bus.stream(), lambda bus: bus.publish("t", 1),
+])
+async def test_use_after_close_raises_closed_error(cluster, browser, call):
+    (bus,) = cluster.buses(1)
+    bus.close()
+    with pytest.raises(ClosedError, match="after close"):
+        call(bus)

@@ -128,3 +128,27 @@ def test_a_json_batch_that_is_not_json_is_reported():
 
     (error,) = decode_all({"type": "pytabby:batch", "v": 1, "enc": "json", "payload": "[{", "tabId": "x", "ts": 1})
     assert isinstance(error, MalformedEnvelopeError)
+
+
+def _json_batch(payload_text: str) -> dict:
+    from pytabby._core.envelope import BATCH_TYPE
+    inner = '[{"type":"x","tabId":"e","ts":1,"payload":' + payload_text + '}]'
+    return {"type": BATCH_TYPE, "v": 1, "enc": "json", "payload": inner, "tabId": "e", "ts": 1}
+
+
+def test_a_json_batch_nested_past_the_bound_is_reported_malformed_and_never_parsed(monkeypatch):
+    import json
+
+    from pytabby._core.envelope import MAX_DEPTH, decode_all
+    from pytabby.errors import MalformedEnvelopeError
+
+    parsed: list[str] = []
+    real_loads = json.loads
+    monkeypatch.setattr(json, "loads", lambda text, **kw: parsed.append(text) or real_loads(text, **kw))
+    (error,) = decode_all(_json_batch("[" * 10_000 + "]" * 10_000))
+    assert isinstance(error, MalformedEnvelopeError) and "nested deeper" in error.reason
+    assert parsed == []
+    (too_deep,) = decode_all(_json_batch("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1)))
+    assert isinstance(too_deep, MalformedEnvelopeError)
+    (deepest,) = decode_all(_json_batch("[" * MAX_DEPTH + "]" * MAX_DEPTH))
+    assert not isinstance(deepest, MalformedEnvelopeError)

@@ -1,0 +1,127 @@
+"""Crossing the JS boundary: owned proxies, value conversion, the fatal-error clean-ups."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import js
+import pyodide_js
+from pyodide.ffi import JsProxy, create_once_callable, create_proxy, jsnull, to_js
+
+_live_proxies = 0
+
+
+def live_proxies() -> int:
+    """How many proxies pytabby holds right now (0 once everything is closed)."""
+    return _live_proxies
+
+
+class Proxies:
+    """Owns the proxies of one browser object; ``destroy_all`` on close."""
+
+    def __init__(self) -> None:
+        self._owned: list[JsProxy] = []
+
+    def create(self, func: Callable[..., Any]) -> JsProxy:
+        global _live_proxies
+        proxy = create_proxy(func)
+        self._owned.append(proxy)
+        _live_proxies += 1
+        return proxy
+
+    def destroy_all(self) -> None:
+        global _live_proxies
+        for proxy in self._owned:
+            proxy.destroy()
+        _live_proxies -= len(self._owned)
+        self._owned.clear()
+
+
+class FatalCleanups:
+    """JS functions to call, without Python, when Pyodide reports a fatal error."""
+
+    def __init__(self) -> None:
+        self._cleanups = js.Set.new()
+        api = getattr(pyodide_js, "_api", None)
+        if api is None:  # a Pyodide without the hook: followers' liveness still replaces a dead leader
+            return
+        chain = js.Function.new("cleanups", "previous", """return (error) => {
+            for (const cleanup of cleanups) { try { cleanup(); } catch (e) { console.error(e); } }
+            cleanups.clear();
+            if (previous) previous(error);
+        };""")
+        api.on_fatal = chain(self._cleanups, getattr(api, "on_fatal", None))
+
+    def add(self, cleanup: Any) -> Any:
+        self._cleanups.add(cleanup)
+        return cleanup
+
+    def discard(self, cleanup: Any) -> None:
+        self._cleanups.delete(cleanup)
+
+
+FATAL = FatalCleanups()
+
+_on_settled = js.Function.new("promise", "callback", """
+    promise.then(() => callback(null), (error) => callback(error ?? new Error("rejected")));""")
+
+
+def on_settled(promise: Any, callback: Callable[[Any], None]) -> None:
+    """Call ``callback(None)`` when ``promise`` fulfils, ``callback(js_error)`` when it rejects.
+
+    In a microtask, before the next task; the callback's proxy is destroyed once it ran.
+    """
+    _on_settled(promise, create_once_callable(callback))
+
+
+def bound(target: Any, method: str) -> Any:
+    """``target.method`` as a JS function that needs no Python to run."""
+    return getattr(target, method).bind(target)
+
+
+def to_js_value(value: Any) -> Any:
+    return to_js(_with_nulls(value), dict_converter=js.Object.fromEntries, default_converter=_convert_other)
+
+
+def _with_nulls(value: Any) -> Any:
+    # to_js turns None into undefined; JS peers (purrtabby, JSON) expect null.
+    if value is None:
+        return jsnull
+    if type(value) is dict:
+        return {key: _with_nulls(item) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return [_with_nulls(item) for item in value]
+    return value
+
+
+def _convert_other(value: Any, convert: Any, cache: Any) -> Any:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return uint8_array(value)
+    raise TypeError(f"{type(value).__name__} cannot be sent between tabs")
+
+
+def uint8_array(data: bytes | bytearray | memoryview) -> Any:
+    array = js.Uint8Array.new(len(data))
+    array.assign(data)  # one copy of the whole buffer
+    return array
+
+
+def to_py_value(value: Any) -> Any:
+    """A received JS value as plain Python: objects → dict, arrays → list, buffers → bytes."""
+    if isinstance(value, JsProxy):
+        value = value.to_py()
+    return _plain(value)
+
+
+def _plain(value: Any) -> Any:
+    # What to_py leaves as a JsProxy (a Date, a class instance) the envelope check reports.
+    if value is jsnull:
+        return None
+    if isinstance(value, memoryview):
+        return value.tobytes()
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
