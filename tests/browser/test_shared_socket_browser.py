@@ -152,7 +152,11 @@ outcome
 
 
 def test_closing_a_shared_socket_leaves_no_live_proxy(tabs, name):
+    """Per socket, not per tab: the tab's one lock identity (for ``is_mine``) is made by the first socket."""
     (page,) = tabs(1)
+    share([page], f"{name}-first")
+    wait_open([page], f"{name}-first")
+    run_py(page, f"socks[{name + '-first'!r}].close()")
     before = run_py(page, "from pytabby import _browser; _browser.live_proxies()")
     share([page], name)
     wait_open([page], name)
