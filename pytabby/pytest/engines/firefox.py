@@ -48,10 +48,12 @@ class _Marionette:
 
     def __init__(self, client: Any) -> None:
         self._client = client
+        self._current = client.current_window_handle
 
     def switch(self, handle: str) -> None:
-        if self._client.current_window_handle != handle:
+        if self._current != handle:
             self._client.switch_to_window(handle, focus=False)
+            self._current = handle
 
     def execute(self, script: str, arg_text: str) -> Any:
         from marionette_driver.errors import JavascriptException
@@ -66,6 +68,7 @@ class _Marionette:
 
     def close_window(self) -> None:
         self._client.close()
+        self._current = ""
 
     def window_handles(self) -> list[str]:
         return list(self._client.window_handles)

@@ -1,0 +1,127 @@
+"""Every engine's tab handle runs pytabby the same way: boot, Python, bus, election, hand-over, errors.
+
+Parametrized over the engines installed (``conftest.ENGINES``). The hand-over test
+closes a shared tab, so it runs last in the module.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from pytabby.pytest.engines.base import ScriptError, Tab
+
+pytestmark = pytest.mark.browser
+
+RUN_PY = """async ([code]) => {
+    const result = await window.pyodide.runPythonAsync(code);
+    if (result && typeof result.toJs === "function") {
+        try { return result.toJs({dict_converter: Object.fromEntries, create_pyproxies: false}); }
+        catch { return result.toString(); }  // not data (a function, an object): its repr
+        finally { result.destroy(); }
+    }
+    return result;
+}"""
+
+
+def py(tab: Tab, code: str) -> object:
+    return tab.evaluate(RUN_PY, [code])
+
+
+def wait_py(tab: Tab, condition: str, timeout: float = 20.0) -> None:
+    tab.wait_for("([code]) => window.pyodide.runPython(code) === true", [f"bool({condition})"], timeout=timeout)
+
+
+def start_electors(tabs: list[Tab], key: str) -> None:
+    """An elector per tab; ``acquired[key]`` records the wall time at which this tab got the lead."""
+    for tab in tabs:
+        py(tab, f"""
+import time
+from pytabby import create_leader_elector
+electors = globals().setdefault("electors", {{}})
+acquired = globals().setdefault("acquired", {{}})
+electors[{key!r}] = create_leader_elector({key!r})
+electors[{key!r}].on("acquire", lambda ev: acquired.__setitem__({key!r}, time.time()))
+electors[{key!r}].start()
+""")
+
+
+def single_leader(tabs: list[Tab], key: str) -> tuple[Tab, str, int]:
+    """Wait until one tab leads and every tab names it with the same term; return it, its id, the term."""
+    ids = [py(tab, f"electors[{key!r}].tab_id") for tab in tabs]
+    wait_py(tabs[0], f"electors[{key!r}].leader_id in {ids!r}")
+    chief_id = py(tabs[0], f"electors[{key!r}].leader_id")
+    for tab in tabs:
+        wait_py(tab, f"electors[{key!r}].leader_id == {chief_id!r}")
+    states = [py(tab, f"e = electors[{key!r}]; [e.is_leader, e.leader_id, e.term]") for tab in tabs]
+    assert [state[0] for state in states].count(True) == 1, states
+    assert {(state[1], state[2]) for state in states} == {(chief_id, states[0][2])}, states
+    return tabs[[state[0] for state in states].index(True)], str(chief_id), int(states[0][2])
+
+
+def test_three_tabs_boot_and_run_python_each_with_its_own_tab_id(booted: list[Tab]) -> None:
+    results = [py(tab, "from pytabby import create_bus\n[6 * 7, create_bus('ids').tab_id]") for tab in booted]
+    assert [result[0] for result in results] == [42, 42, 42]
+    assert len({result[1] for result in results}) == 3
+
+
+def test_bus_round_trip_through_three_tabs_keeps_bytes(booted: list[Tab], name: str) -> None:
+    for index, tab in enumerate(booted):
+        py(tab, f"""
+from pytabby import create_bus
+bus = create_bus({name!r})
+got = []
+bus.subscribe("ping", lambda m: bus.publish("pong", m.payload + bytes([{index}])))
+bus.subscribe("pong", lambda m: got.append(m.payload))
+""")
+    py(booted[0], "bus.publish('ping', b'\\x00\\xff')")
+    # pytabby's bus delivers to the publishing tab too: every tab hears all three pongs.
+    pongs = "[b'\\x00\\xff\\x00', b'\\x00\\xff\\x01', b'\\x00\\xff\\x02']"
+    for tab in booted:
+        wait_py(tab, f"sorted(got) == {pongs}")
+
+
+def test_exactly_one_leader_and_every_tab_knows_its_id_and_term(booted: list[Tab], name: str) -> None:
+    start_electors(booted, name)
+    chief, chief_id, term = single_leader(booted, name)
+    assert py(chief, f"electors[{name!r}].tab_id") == chief_id
+    assert term == 1  # a fresh key: the first leadership
+
+
+def test_console_error_in_the_page_appears_in_console(booted: list[Tab], name: str) -> None:
+    booted[1].evaluate("(text) => console.error(text)", name)
+    assert f"error: {name}" in booted[1].console()
+    assert f"error: {name}" not in booted[2].console()
+
+
+def test_a_script_error_raises_script_error_with_the_js_message(booted: list[Tab], name: str) -> None:
+    with pytest.raises(ScriptError, match=name):
+        booted[0].evaluate("(text) => { throw new TypeError(text); }", name)
+
+
+def test_a_python_error_raises_script_error_with_the_python_traceback(booted: list[Tab], name: str) -> None:
+    with pytest.raises(ScriptError, match=f"ValueError: {name}"):
+        py(booted[0], f"raise ValueError({name!r})")
+
+
+def test_wait_for_times_out_naming_the_script(booted: list[Tab]) -> None:
+    script = "() => window.neverSetByAnyone === 1"
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match="neverSetByAnyone"):
+        booted[2].wait_for(script, timeout=0.5)
+    assert 0.5 <= time.monotonic() - started < 5
+
+
+def test_closing_the_leader_tab_hands_over_to_one_of_the_others(booted: list[Tab], name: str) -> None:
+    start_electors(booted, name)
+    chief, _, term = single_leader(booted, name)
+    rest = [tab for tab in booted if tab is not chief]
+    closed_at = time.time()
+    chief.close()
+    assert chief.closed
+    successor, _, new_term = single_leader(rest, name)
+    assert new_term == term + 1
+    hand_over = py(successor, f"acquired[{name!r}]") - closed_at
+    # Wall clocks of host and page are the same machine's; a negative value would mean a stale lead.
+    assert 0 < hand_over < 10, hand_over
