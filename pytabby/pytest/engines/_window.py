@@ -52,6 +52,10 @@ return (async (fn) => {
 })((%s));"""
 
 
+class NavigatedAway(ScriptError):
+    """The document was replaced while the script ran (the driver returns no result then)."""
+
+
 class Driver(Protocol):
     """What a tab needs of its engine's driver; calls act on the current window."""
 
@@ -100,11 +104,6 @@ class WindowTab:
     def page(self) -> Any:
         raise Unsupported(f"{self._engine} tabs have no Playwright page; use evaluate()")
 
-    def start_navigation(self, url: str) -> None:
-        """Begin loading ``url`` without waiting (so several tabs boot at once)."""
-        self._url = url
-        self.evaluate("(url) => { location.href = url; }", url)
-
     def goto(self, url: str) -> int | None:
         self._url = url
         with self._lock:
@@ -119,17 +118,26 @@ class WindowTab:
             raise RuntimeError(f"{self.label} is closed")
         with self._lock:
             self._driver.switch(self._handle)
-            reply = json.loads(self._driver.execute(_CALL_JS % (CONSOLE_JS, script), json.dumps(arg)))
+            text = self._driver.execute(_CALL_JS % (CONSOLE_JS, script), json.dumps(arg))
+        if text is None:
+            raise NavigatedAway(f"{self.label}: the page navigated while {script} ran")
+        reply = json.loads(text)
         if "error" in reply:
             raise ScriptError(reply["error"])
         return reply.get("value")
 
     def wait_for(self, script: str, arg: Any = None, *, timeout: float = 20.0, interval: float = 0.02) -> None:
         deadline = time.monotonic() + timeout
-        while self.evaluate(script, arg) is not True:
+        while not self._poll(script, arg):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.label}: {script} did not return true within {timeout:g} s")
             time.sleep(interval)
+
+    def _poll(self, script: str, arg: Any) -> bool:
+        try:
+            return self.evaluate(script, arg) is True
+        except NavigatedAway:  # a tab still loading: the next document answers
+            return False
 
     def console(self) -> list[str]:
         return list(self.evaluate("() => window.__pytabbyConsole"))

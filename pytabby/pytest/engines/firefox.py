@@ -100,7 +100,9 @@ class FirefoxEngine:
         except BaseException:
             self._stop_process()
             raise
-        # The start-up window stays open: Firefox quits when its last window closes.
+        # The start-up window stays open: Firefox quits when its last window closes, and
+        # Marionette opens new windows only from a live current one.
+        self._home = self._client.current_window_handle
         self._driver = _Marionette(self._client)
         self._lock = threading.RLock()
         self._tabs: list[WindowTab] = []
@@ -127,10 +129,13 @@ class FirefoxEngine:
 
     def new_tab(self, url: str) -> WindowTab:
         with self._lock:
+            self._driver.switch(self._home)
             handle = self._client.open(type="window", focus=False)["handle"]
             tab = WindowTab("firefox", self._driver, self._lock, handle, len(self._tabs) + 1)
             self._tabs.append(tab)
-            tab.start_navigation(url)
+        # The driver returns at DOMContentLoaded ("eager"), before the page's own boot, so tabs
+        # opened one after another still boot at the same time.
+        tab.goto(url)
         return tab
 
     def close(self) -> None:

@@ -124,8 +124,9 @@ class WebKitEngine:
             if self._xvfb is not None:
                 self._xvfb.stop()
             raise
-        # The first window stays open: the session ends with its last window.
+        # The first window stays open (the session ends with its last window) and opens the others.
         self._driver = _WebDriver(self._session)
+        self._home = self._session.current_window_handle
         self._lock = threading.RLock()
         self._tabs: list[WindowTab] = []
 
@@ -139,10 +140,13 @@ class WebKitEngine:
 
     def new_tab(self, url: str) -> WindowTab:
         with self._lock:
+            self._driver.switch(self._home)
             handle = self._driver.new_window()
             tab = WindowTab("webkit", self._driver, self._lock, handle, len(self._tabs) + 1)
             self._tabs.append(tab)
-            tab.start_navigation(url)
+        # The driver returns at DOMContentLoaded ("eager"), before the page's own boot, so tabs
+        # opened one after another still boot at the same time.
+        tab.goto(url)
         return tab
 
     def close(self) -> None:
