@@ -1,9 +1,9 @@
 """Firefox (ESR from Debian's ``firefox-esr``) driven over Marionette with Mozilla's ``marionette-driver``.
 
 The engine starts ``firefox-esr --marionette --headless`` on a fresh profile and stops it
-at ``close()``. Scripts run with Marionette's ``sandbox=None``: in the page's own realm,
-where pytabby's globals live (the default sandbox would only see them through
-``window.wrappedJSObject``). Each tab is a window of its own, so every page is visible
+at ``close()``. Scripts are compiled by the page's own ``eval`` so they run in the page's
+realm with its builtins (Marionette's sandboxes would see pytabby's globals only through
+``window.wrappedJSObject`` or a prototype, with builtins of their own). Each tab is a window of its own, so every page is visible
 and none is throttled as a background tab; all share one profile (BroadcastChannel,
 Web Locks). Playwright's Firefox route (WebDriver BiDi) fails on ESR at
 ``new_context``, hence Marionette.
@@ -43,6 +43,12 @@ _PREFS = {
 }
 
 
+# Marionette's sandbox=None sees the page's globals through its prototype but keeps builtins
+# of its own (``ev.data instanceof ArrayBuffer`` is false there): the page's eval makes the
+# script a function of the page's realm.
+_IN_PAGE_REALM = "return window.eval(arguments[0]).call(window, arguments[1]);"
+
+
 class _Marionette:
     """The ``Driver`` port on a Marionette client."""
 
@@ -59,7 +65,9 @@ class _Marionette:
         from marionette_driver.errors import JavascriptException
 
         try:
-            return self._client.execute_script(script, script_args=[arg_text], sandbox=None, new_sandbox=False)
+            return self._client.execute_script(
+                _IN_PAGE_REALM, script_args=[f"(function () {{\n{script}\n}})", arg_text], sandbox=None, new_sandbox=False
+            )
         except JavascriptException as exc:
             raise ScriptError(str(exc.message)) from None
 
