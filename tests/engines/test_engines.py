@@ -66,6 +66,14 @@ def test_three_tabs_boot_and_run_python_each_with_its_own_tab_id(booted: list[Ta
     assert len({result[1] for result in results}) == 3
 
 
+def test_scripts_run_in_the_page_realm_with_its_builtins(booted: list[Tab]) -> None:
+    # Marionette's own sandboxes keep builtins of their own: a frame's ArrayBuffer would fail instanceof.
+    assert booted[0].evaluate(
+        "() => [typeof window.pyodide.runPython, new Uint8Array(1).buffer instanceof window.ArrayBuffer,"
+        " Object.getPrototypeOf([]) === window.Array.prototype]"
+    ) == ["function", True, True]
+
+
 def test_bus_round_trip_through_three_tabs_keeps_bytes(booted: list[Tab], name: str) -> None:
     for index, tab in enumerate(booted):
         py(tab, f"""
