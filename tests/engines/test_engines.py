@@ -12,6 +12,8 @@ import pytest
 
 from pytabby.pytest.engines.base import ScriptError, Tab
 
+from .conftest import BOOT_TIMEOUT
+
 pytestmark = pytest.mark.browser
 
 RUN_PY = """async ([code]) => {
@@ -119,6 +121,36 @@ def test_wait_for_times_out_naming_the_script(booted: list[Tab]) -> None:
     with pytest.raises(TimeoutError, match="neverSetByAnyone"):
         booted[2].wait_for(script, timeout=0.5)
     assert 0.5 <= time.monotonic() - started < 5
+
+
+# Measured: WebKit keeps a page holding a Web Lock in the back/forward cache and releases the
+# lock on suspend; Firefox never caches such a page (pagehide persisted=false, a reload on return).
+RESTORED_FROM_BFCACHE = {"firefox": False, "webkit": True}
+
+
+def test_a_leader_leaving_and_coming_back_hands_over_and_then_follows(
+    booted: list[Tab], name: str, server_url: str
+) -> None:
+    pair = booted[:2]
+    start_electors(pair, name)
+    chief, _, term = single_leader(pair, name)
+    other = pair[1] if chief is pair[0] else pair[0]
+    chief.evaluate("() => { addEventListener('pageshow', (event) => { window.restored = event.persisted; }); }")
+    chief.goto(f"{server_url}/raw.html")
+    wait_py(other, f"electors[{name!r}].is_leader")
+    assert py(other, f"electors[{name!r}].term") == term + 1
+    chief.evaluate("() => { history.back(); }")
+    chief.wait_for("() => location.pathname === '/playground.html' && window.pytabbyReady !== undefined",
+                   timeout=BOOT_TIMEOUT)
+    chief.evaluate("() => window.pytabbyReady.then(() => null)")
+    restored = chief.evaluate("() => window.restored === true")
+    if chief.engine in RESTORED_FROM_BFCACHE:
+        assert restored is RESTORED_FROM_BFCACHE[chief.engine]
+    if not restored:  # a fresh document: join the election anew
+        start_electors([chief], name)
+    # Restored or reloaded, the returning tab follows: the lock it held was released when it left.
+    _, leader_id, new_term = single_leader(pair, name)
+    assert (leader_id, new_term) == (py(other, f"electors[{name!r}].tab_id"), term + 1)
 
 
 def test_closing_the_leader_tab_hands_over_to_one_of_the_others(booted: list[Tab], name: str) -> None:

@@ -17,6 +17,9 @@ from urllib.parse import urlsplit
 
 from .base import EngineName, ScriptError, Unsupported
 
+# Seconds goto() may take to reach DOMContentLoaded (the drivers' default is 300).
+PAGE_LOAD_TIMEOUT = 60
+
 # Records console calls and uncaught errors of the page into ``window.__pytabbyConsole``
 # (a ring of "level: text" lines). Idempotent: the page's boot script may install the
 # same recorder at document start; otherwise the first script the kit runs in a

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import EngineName, ScriptError
-from ._window import WindowTab
+from ._window import PAGE_LOAD_TIMEOUT, WindowTab
 
 FIREFOX = "/usr/bin/firefox-esr"
 
@@ -72,7 +72,12 @@ class _Marionette:
             raise ScriptError(str(exc.message)) from None
 
     def navigate(self, url: str) -> None:
-        self._client.navigate(url)
+        from marionette_driver.errors import TimeoutException
+
+        try:
+            self._client.navigate(url)
+        except TimeoutException:
+            raise TimeoutError(f"firefox: {url} did not reach DOMContentLoaded within {PAGE_LOAD_TIMEOUT} s") from None
 
     def close_window(self) -> None:
         self._client.close()
@@ -105,6 +110,7 @@ class FirefoxEngine:
             # "eager": goto() returns at DOMContentLoaded, not after every subresource.
             self._client.start_session({"pageLoadStrategy": "eager"})
             self._client.timeout.script = 3600  # wait_for() bounds waits; one script may await a boot
+            self._client.timeout.page_load = PAGE_LOAD_TIMEOUT
         except BaseException:
             self._stop_process()
             raise

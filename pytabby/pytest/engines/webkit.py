@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 from .base import EngineName, ScriptError
-from ._window import WindowTab
+from ._window import PAGE_LOAD_TIMEOUT, WindowTab
 
 WEBDRIVER = "/usr/bin/WebKitWebDriver"
 MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
@@ -49,7 +49,12 @@ class _WebDriver:
             raise ScriptError(str(exc.msg)) from None
 
     def navigate(self, url: str) -> None:
-        self._session.get(url)
+        from selenium.common.exceptions import TimeoutException
+
+        try:
+            self._session.get(url)
+        except TimeoutException:
+            raise TimeoutError(f"webkit: {url} did not reach DOMContentLoaded within {PAGE_LOAD_TIMEOUT} s") from None
 
     def new_window(self) -> str:
         self._session.switch_to.new_window("window")
@@ -120,6 +125,7 @@ class WebKitEngine:
         try:
             self._session = webdriver.WebKitGTK(options=options, service=Service(executable_path=webdriver_path, env=env))
             self._session.set_script_timeout(3600)  # wait_for() bounds waits; one script may await a boot
+            self._session.set_page_load_timeout(PAGE_LOAD_TIMEOUT)
         except BaseException:
             if self._xvfb is not None:
                 self._xvfb.stop()
