@@ -40,9 +40,10 @@ def launch(name: str) -> Engine:
         from pytabby.pytest.engines.webkit import WebKitEngine
 
         return WebKitEngine()
-    from pytabby.pytest.engines.chromium import ChromiumEngine
+    from pytabby.pytest.engines.chromium import ChromiumEngine  # the userpath helper's handle
 
-    return ChromiumEngine()
+    chromium: Engine = ChromiumEngine()
+    return chromium
 
 
 def free_port() -> int:
@@ -52,12 +53,14 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server_url() -> Iterator[str]:
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pytabby.server", "--root", str(ROOT / "web"), "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    log = tmp_path_factory.mktemp("server") / "stderr.txt"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pytabby.server", "--root", str(ROOT / "web"), "--port", str(port)],
+            stdout=subprocess.DEVNULL, stderr=stderr,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -67,7 +70,7 @@ def server_url() -> Iterator[str]:
         except (URLError, ConnectionError):
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise RuntimeError(f"server did not start: {process.stderr.read().decode() if process.stderr else ''}")
+                raise RuntimeError(f"the server did not start: {log.read_text()}") from None
             time.sleep(0.1)
     yield url
     process.terminate()

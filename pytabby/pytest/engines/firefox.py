@@ -54,7 +54,7 @@ class _Marionette:
 
     def __init__(self, client: Any) -> None:
         self._client = client
-        self._current = client.current_window_handle
+        self._current = str(client.current_window_handle)
 
     def switch(self, handle: str) -> None:
         if self._current != handle:

@@ -33,7 +33,7 @@ class _WebDriver:
 
     def __init__(self, session: Any) -> None:
         self._session = session
-        self._current = session.current_window_handle
+        self._current = str(session.current_window_handle)
 
     def switch(self, handle: str) -> None:
         if self._current != handle:
