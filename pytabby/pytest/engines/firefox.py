@@ -16,6 +16,7 @@ Web Locks). Playwright's Firefox route (WebDriver BiDi) fails on ESR at
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import subprocess
 import tempfile
@@ -104,6 +105,7 @@ class FirefoxEngine:
         self._process = subprocess.Popen(
             [*args, "--headless"] if headless else args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
+        atexit.register(self._stop_process)  # a script that dies without close() leaves no Firefox behind
         try:
             port = self._wait_for_port(startup_timeout)
             self._client = Marionette(host="127.0.0.1", port=port, startup_timeout=int(startup_timeout))
@@ -153,13 +155,17 @@ class FirefoxEngine:
         return tab
 
     def close(self) -> None:
+        """End the session, stop Firefox and delete its profile. Idempotent."""
         with self._lock:
+            if self._process.poll() is not None:
+                return
             try:
                 self._client.delete_session()
             finally:
                 self._stop_process()
 
     def _stop_process(self) -> None:
+        atexit.unregister(self._stop_process)
         self._process.terminate()
         try:
             self._process.wait(15)

@@ -14,6 +14,7 @@ browser session (shared BroadcastChannel and Web Locks).
 
 from __future__ import annotations
 
+import atexit
 import os
 import select
 import subprocess
@@ -130,6 +131,8 @@ class WebKitEngine:
             if self._xvfb is not None:
                 self._xvfb.stop()
             raise
+        atexit.register(self.close)  # a script that dies without close() leaves no browser behind
+        self._closed = False
         # The first window stays open (the session ends with its last window) and opens the others.
         self._driver = _WebDriver(self._session)
         self._home = self._session.current_window_handle
@@ -156,7 +159,12 @@ class WebKitEngine:
         return tab
 
     def close(self) -> None:
+        """Quit MiniBrowser, its driver and our Xvfb. Idempotent."""
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            atexit.unregister(self.close)
             try:
                 self._session.quit()
             finally:
