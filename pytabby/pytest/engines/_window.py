@@ -17,8 +17,10 @@ from urllib.parse import urlsplit
 
 from .base import EngineName, ScriptError, Unsupported
 
-# Seconds goto() may take to reach DOMContentLoaded (the drivers' default is 300).
+# Seconds goto() may take to reach DOMContentLoaded (the drivers' default is 300), and one
+# script may run (an await of a boot included): a wedged page fails instead of hanging the run.
 PAGE_LOAD_TIMEOUT = 60
+SCRIPT_TIMEOUT = 300
 
 # Records console calls and uncaught errors of the page into ``window.__pytabbyConsole``
 # (a ring of "level: text" lines). Idempotent: the page's boot script may install the

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import EngineName, ScriptError
-from ._window import PAGE_LOAD_TIMEOUT, WindowTab
+from ._window import PAGE_LOAD_TIMEOUT, SCRIPT_TIMEOUT, WindowTab
 
 FIREFOX = "/usr/bin/firefox-esr"
 
@@ -63,7 +63,7 @@ class _Marionette:
             self._current = handle
 
     def execute(self, script: str, arg_text: str) -> Any:
-        from marionette_driver.errors import JavascriptException
+        from marionette_driver.errors import JavascriptException, ScriptTimeoutException
 
         try:
             return self._client.execute_script(
@@ -71,6 +71,8 @@ class _Marionette:
             )
         except JavascriptException as exc:
             raise ScriptError(str(exc.message)) from None
+        except ScriptTimeoutException:
+            raise TimeoutError(f"firefox: a script ran over {SCRIPT_TIMEOUT} s") from None
 
     def navigate(self, url: str) -> None:
         from marionette_driver.errors import TimeoutException
@@ -111,7 +113,7 @@ class FirefoxEngine:
             self._client = Marionette(host="127.0.0.1", port=port, startup_timeout=int(startup_timeout))
             # "eager": goto() returns at DOMContentLoaded, not after every subresource.
             self._client.start_session({"pageLoadStrategy": "eager"})
-            self._client.timeout.script = 3600  # wait_for() bounds waits; one script may await a boot
+            self._client.timeout.script = SCRIPT_TIMEOUT
             self._client.timeout.page_load = PAGE_LOAD_TIMEOUT
         except BaseException:
             self._stop_process()

@@ -23,7 +23,7 @@ import time
 from typing import Any
 
 from .base import EngineName, ScriptError
-from ._window import PAGE_LOAD_TIMEOUT, WindowTab
+from ._window import PAGE_LOAD_TIMEOUT, SCRIPT_TIMEOUT, WindowTab
 
 WEBDRIVER = "/usr/bin/WebKitWebDriver"
 MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
@@ -42,12 +42,14 @@ class _WebDriver:
             self._current = handle
 
     def execute(self, script: str, arg_text: str) -> Any:
-        from selenium.common.exceptions import JavascriptException
+        from selenium.common.exceptions import JavascriptException, TimeoutException
 
         try:
             return self._session.execute_script(script, arg_text)
         except JavascriptException as exc:
             raise ScriptError(str(exc.msg)) from None
+        except TimeoutException:
+            raise TimeoutError(f"webkit: a script ran over {SCRIPT_TIMEOUT} s") from None
 
     def navigate(self, url: str) -> None:
         from selenium.common.exceptions import TimeoutException
@@ -125,7 +127,7 @@ class WebKitEngine:
         options.page_load_strategy = "eager"  # goto() returns at DOMContentLoaded
         try:
             self._session = webdriver.WebKitGTK(options=options, service=Service(executable_path=webdriver_path, env=env))
-            self._session.set_script_timeout(3600)  # wait_for() bounds waits; one script may await a boot
+            self._session.set_script_timeout(SCRIPT_TIMEOUT)
             self._session.set_page_load_timeout(PAGE_LOAD_TIMEOUT)
         except BaseException:
             if self._xvfb is not None:
