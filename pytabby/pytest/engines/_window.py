@@ -58,7 +58,7 @@ return (async (fn) => {
 
 
 class NavigatedAway(ScriptError):
-    """The document was replaced while the script ran (the driver returns no result then)."""
+    """The document was replaced while the script ran (the driver's answer is then empty)."""
 
 
 class Driver(Protocol):
@@ -115,7 +115,16 @@ class WindowTab:
             self._driver.switch(self._handle)
             self._driver.navigate(url)
         # Firefox reports the status here; WebKit 2.50 leaves it undefined.
-        status = self.evaluate("""() => performance.getEntriesByType("navigation")[0]?.responseStatus || null""")
+        status_script = """() => performance.getEntriesByType("navigation")[0]?.responseStatus || null"""
+        deadline = time.monotonic() + PAGE_LOAD_TIMEOUT
+        while True:
+            try:
+                status = self.evaluate(status_script)
+                break
+            except NavigatedAway:  # the old document was still going away
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
         return int(status) if status else None
 
     def evaluate(self, script: str, arg: Any = None) -> Any:
