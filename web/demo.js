@@ -1,4 +1,5 @@
-// Boots pytabby, installs the demo's Python modules (they import each other) and imports the last one.
+// Boots pytabby, installs the demo's Python modules (they import each other) and imports the last one
+// into the page's Python globals.
 import { bootPytabby } from "/pytabby-boot.js";
 
 function showError(error) {
@@ -15,7 +16,8 @@ export function runDemo(modules) {
       if (!response.ok) throw new Error(`/${name}.py: HTTP ${response.status}`);
       pyodide.FS.writeFile(`${pyodide.FS.cwd()}/${name}.py`, await response.text());
     }
-    pyodide.pyimport(modules.at(-1)).destroy();
+    const main = modules.at(-1);
+    pyodide.globals.set(main, pyodide.pyimport(main));  // as `chat` / `dashboard` for tests and the console
     return pyodide;
   });
   window.pytabbyReady.catch(showError);

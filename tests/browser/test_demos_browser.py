@@ -50,9 +50,9 @@ def test_chat_demo_keeps_its_socket_through_a_back_forward_cache_pagehide(tabs):
     """A persisted pagehide (bfcache) must not close the demo: the library steps down and rejoins itself."""
     (page,) = tabs(1, url="/", isolated=True)
     page.wait_for("() => document.querySelector('#pytabby-status').className === 'ready'")
-    wait_py(page, "__import__('chat').sock.state == 'open'")
+    wait_py(page, "chat.sock.state == 'open'")
     page.evaluate("() => window.dispatchEvent(new PageTransitionEvent('pagehide', {persisted: true}))")
-    assert run_py(page, "import chat; (chat.sock.state, chat.presence.closed)") == ["no-leader", False]
+    assert run_py(page, "(chat.sock.state, chat.presence.closed)") == ["no-leader", False]
     page.evaluate("() => window.dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true}))")
     wait_py(page, "chat.sock.is_leader and chat.sock.state == 'open'")
     page.evaluate("() => window.dispatchEvent(new PageTransitionEvent('pagehide', {persisted: false}))")

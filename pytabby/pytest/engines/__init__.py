@@ -2,16 +2,14 @@
 
 Each engine is the module ``pytabby.pytest.engines.<name>``, imported only when a
 test asks for it (so its driver, Playwright, marionette-driver or selenium, is
-needed only then). A module either has ``launch(settings) -> Engine`` (chromium),
-or a class ``<Name>Engine`` taken with the keyword arguments in
-``settings.engines[name]`` (plus ``headless`` where it accepts one), e.g.
+needed only then). Each has ``launch(settings) -> Engine``; Firefox and WebKit take
+their keyword arguments from ``settings.engines[name]``, e.g.
 ``CONFIG = {"engines": {"firefox": {"executable": "/usr/bin/firefox-esr"}}}``.
 """
 
 from __future__ import annotations
 
 import importlib
-import inspect
 from typing import TYPE_CHECKING, get_args
 
 from .base import Engine, EngineName
@@ -27,12 +25,5 @@ def launch(name: str, settings: Settings) -> Engine:
     if name not in ENGINE_NAMES:
         raise ValueError(f"unknown browser engine {name!r} (known: {', '.join(ENGINE_NAMES)})")
     module = importlib.import_module(f"{__name__}.{name}")
-    if hasattr(module, "launch"):
-        engine: Engine = module.launch(settings)
-        return engine
-    engine_class = getattr(module, f"{name.capitalize()}Engine")
-    options = dict(settings.engines.get(name, {}))
-    if "headless" in inspect.signature(engine_class).parameters:
-        options.setdefault("headless", settings.headless)
-    engine = engine_class(**options)
+    engine: Engine = module.launch(settings)
     return engine

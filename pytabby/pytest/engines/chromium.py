@@ -65,7 +65,7 @@ class ChromiumTab:
             self._guard(lambda: self._page.wait_for_function(
                 script, arg=arg, polling=interval * 1000, timeout=timeout * 1000))
         except PlaywrightTimeout:
-            raise TimeoutError(f"{timeout:g} s") from None
+            raise TimeoutError(f"{script} did not return true within {timeout:g} s") from None
 
     def console(self) -> list[str]:
         return list(self._console)

@@ -23,10 +23,13 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .base import EngineName, ScriptError
 from ._window import PAGE_LOAD_TIMEOUT, SCRIPT_TIMEOUT, WindowTab
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 FIREFOX = "/usr/bin/firefox-esr"
 
@@ -182,3 +185,10 @@ def _js(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value) if isinstance(value, int) else f'"{value}"'
+
+
+def launch(settings: Settings) -> FirefoxEngine:
+    """Start Firefox with the keyword arguments in ``settings.engines['firefox']``."""
+    options = dict(settings.engines.get('firefox', {}))
+    options.setdefault("headless", settings.headless)
+    return FirefoxEngine(**options)

@@ -20,10 +20,13 @@ import select
 import subprocess
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .base import EngineName, ScriptError
 from ._window import PAGE_LOAD_TIMEOUT, SCRIPT_TIMEOUT, WindowTab
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 WEBDRIVER = "/usr/bin/WebKitWebDriver"
 MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
@@ -176,3 +179,9 @@ class WebKitEngine:
             finally:
                 if self._xvfb is not None:
                     self._xvfb.stop()
+
+
+def launch(settings: Settings) -> WebKitEngine:
+    """Start WebKit with the keyword arguments in ``settings.engines['webkit']``."""
+    options = dict(settings.engines.get('webkit', {}))
+    return WebKitEngine(**options)
