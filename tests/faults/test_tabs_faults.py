@@ -158,17 +158,22 @@ burst = asyncio.ensure_future(confirmed_burst())
     server.stop(signal.SIGKILL)
     first_life = list(recorder.frames)
     server.restart()
-    wait_py(followers[0], f"socks[{key!r}].state == 'open'", timeout=30)
-    server_back = first_state(followers[0], key, "open", killed) - killed
+    for page in pages:
+        wait_py(page, f"socks[{key!r}].state == 'open'", timeout=30)
+    server_detected = max(first_state(page, key, "reconnecting", killed) for page in pages) - killed
+    server_back = max(first_state(page, key, "open", killed) for page in pages) - killed
     wait_py(followers[0], "len(confirmed) >= 60", timeout=60)
+    closed = time.time()
     _, followers = kill_leader(pages, f"socks[{key!r}].elector")
     for page in followers:
         wait_py(page, "burst.done() and len(confirmed) == 100", timeout=120)
+    leader_back = max(first_state(page, key, "open", closed) for page in followers) - closed
     recorder.close()
     second_life = Control(server.url, server.token).frames()
     seen = numbered(first_life + second_life, ids)
     lost, duplicates = lost_and_duplicates(seen, 100, ordered=False)
-    figures(server_restart_recovery_s=round(server_back, 2), lost=lost, duplicates=duplicates)
+    figures(sigkill_detection_s=round(server_detected, 2), restart_recovery_s=round(server_back, 2),
+            leader_kill_recovery_s=round(leader_back, 2), lost=lost, duplicates=duplicates)
     assert lost == 0
 
 
@@ -227,7 +232,7 @@ burst_task = asyncio.ensure_future(burst())
     chief.close()
     for page in followers:
         wait_py(page, f"sent == 200 and socks[{key!r}].pending == 0 and socks[{key!r}].state == 'open'", timeout=60)
-    recovered = max(first_state(page, key, "open", killed) or killed for page in followers) - killed
+    recovered = max(first_state(page, key, "open", killed) for page in followers) - killed
     lost, duplicates = lost_and_duplicates(numbered(Control(server.url, server.token).frames(), ids), 200)
     figures(recovery_s=round(recovered, 2), lost=lost, duplicates=duplicates)
     assert lost == 0
