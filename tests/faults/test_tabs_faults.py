@@ -23,7 +23,8 @@ pytestmark = [pytest.mark.faults, pytest.mark.browser]
 # Short enough to measure quickly, long enough for a busy 2-core machine not to drop live links.
 FAST_HEARTBEAT = "Heartbeat(interval=0.5, timeout=2.0)"
 _keys = iter(range(10**6))
-LIVENESS_TIMEOUT = 5.0  # LeaderElector's default, which SharedSocket uses
+LIVENESS_TIMEOUT = 5.0  # LeaderElector's defaults, which SharedSocket uses
+ELECTION_TICK = 1.0  # a follower checks liveness once per heartbeat_interval
 
 
 def share(pages, server, key, options=""):
@@ -258,7 +259,7 @@ def test_a_frozen_leader_is_replaced_within_the_liveness_timeout(tabs, server_pr
     leaders = sum(bool(run_py(page, f"socks[{key!r}].is_leader")) for page in pages)
     figures(liveness_timeout_s=timeout, detection_s=round(detected, 2), recovery_s=round(recovered, 2),
             leaders_after_unfreeze=leaders, lost=0, duplicates=0)
-    assert detected <= timeout + 1.0
+    assert detected <= timeout + ELECTION_TICK + 0.5  # + the lock steal and this poll
     assert leaders == 1
 
 
