@@ -35,7 +35,7 @@ def test_a_crashed_leader_tab_hands_over_and_is_reported_as_crashed(tabs, name):
 
 def test_wait_py_names_the_condition_that_raised_with_the_tabs_traceback(tabs):
     (page,) = tabs(1)
-    with pytest.raises(PyError, match=r"wait_py: '1 / 0' raised in chromium tab \d+ /playground.html:\n"
+    with pytest.raises(PyError, match=r"wait_py: '1 / 0' raised in (chromium|firefox|webkit) tab \d+ /playground.html:\n"
                                       r"(.|\n)*ZeroDivisionError"):
         wait_py(page, "1 / 0")
 
