@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +30,7 @@ class LoopClock:
 
 
 def new_tab_id() -> str:
-    return f"tab-{secrets.token_hex(4)}"
+    return f"tab-{os.urandom(4).hex()}"  # os, not secrets: secrets imports hmac at boot
 
 
 class BrowserPlatform:
