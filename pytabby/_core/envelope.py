@@ -69,7 +69,7 @@ def _check(value: Any, where: str, depth: int, seen: set[int]) -> bool:
     if kind is str or kind is bool or value is None:
         return True
     if kind is int:
-        return -MAX_EXACT_INT <= value <= MAX_EXACT_INT
+        return bool(-MAX_EXACT_INT <= value <= MAX_EXACT_INT)
     if kind is float:
         return math.isfinite(value)
     if isinstance(value, _SCALARS) or isinstance(value, _BINARY):
