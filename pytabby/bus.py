@@ -63,6 +63,7 @@ class TabBus(Closeable):
         self._coalesce = coalesce
         self._outgoing: list[tuple[dict[str, Any], Message]] = []
         self._posted: list[Message] = []  # posted in this turn, delivered here at its end
+        self._turn_open = False  # a flush is pending: what is published now is batched
         self._channel = platform.open_channel(channel, self._on_raw, self._on_unreadable)
         self._closed = False
 
@@ -112,17 +113,31 @@ class TabBus(Closeable):
         self._check_open("publish")
         seq = next(self._seq)
         wire = encode(type, payload, tab_id=self._tab_id, ts=self._clock.now_ms(), seq=seq)
+        # The turn's first message (or every one, uncoalesced) leaves at once, before any other work.
+        post_now = not (self._coalesce and self._turn_open)
+        if post_now:
+            self._post_now(wire)
         message = Message(type=type, payload=payload, tab_id=self._tab_id, ts=wire["ts"], seq=seq)
         if not self._coalesce:
-            self._channel.post(wire)
             self._platform.defer(lambda: self._deliver(message))
             return message
-        if not self._outgoing:
+        if post_now:
+            self._turn_open = True
             self._platform.defer(self._flush)
+            self._posted.append(message)
+            return message
         self._outgoing.append((wire, message))
         if len(self._outgoing) >= MAX_BATCH:
             self._post_outgoing()  # a long burst: let other tabs start on it while this one goes on
         return message
+
+    def _post_now(self, wire: dict[str, Any]) -> None:
+        try:
+            self._channel.post(wire)
+        except TypeError:
+            raise  # an uncloneable payload: nothing sent, nothing queued
+        except Exception as exc:  # the channel died under the bus (its tab is going away): nothing can leave
+            logger.warning("%r could not post %r: %s", self, wire["type"], exc)
 
     def _post_outgoing(self) -> None:
         outgoing, self._outgoing = self._outgoing, []
@@ -137,6 +152,7 @@ class TabBus(Closeable):
 
     def _flush(self) -> None:
         """Post what this turn published (one object, or batches), then deliver it here, in order."""
+        self._turn_open = False
         self._post_outgoing()
         posted, self._posted = self._posted, []
         for message in posted:

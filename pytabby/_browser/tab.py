@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import js
 from pyodide.ffi import JsProxy, create_once_callable
@@ -15,8 +15,10 @@ from .._ports import SocketListener, Timer
 from ..errors import LeaderElectionUnavailable
 from .channel import BrowserChannel
 from .ffi import Proxies
-from .locks import BrowserLocks
-from .websocket import BrowserSocket
+
+if TYPE_CHECKING:  # imported on first use: a tab with only a bus never loads them (nor secrets/hmac)
+    from .locks import BrowserLocks
+    from .websocket import BrowserSocket
 
 
 class LoopClock:
@@ -30,7 +32,7 @@ class LoopClock:
 
 
 def new_tab_id() -> str:
-    return f"tab-{secrets.token_hex(4)}"
+    return f"tab-{os.urandom(4).hex()}"  # os, not secrets: secrets imports hmac at boot
 
 
 class BrowserPlatform:
@@ -55,6 +57,8 @@ class BrowserPlatform:
         if getattr(js.navigator, "locks", None) is None:
             raise LeaderElectionUnavailable("this browser has no Web Locks API (navigator.locks)")
         if self._locks is None:
+            from .locks import BrowserLocks
+
             self._locks = BrowserLocks()
         return self._locks
 
@@ -70,6 +74,8 @@ class BrowserPlatform:
         return BrowserChannel(name, on_message, on_bad_message)
 
     def connect(self, url: str, protocols: list[str] | None, listener: SocketListener) -> BrowserSocket:
+        from .websocket import BrowserSocket
+
         return BrowserSocket(url, protocols, listener)
 
     def on_lifecycle(self, handler: Callable[[str, bool], None]) -> Callable[[], None]:

@@ -1,7 +1,8 @@
 """The wire envelope that crosses BroadcastChannel, and its validation.
 
 Each message is one plain object in purrtabby's shape, ``{type, payload, tabId, ts}``,
-plus pytabby's ``v`` (protocol version) and ``seq`` (per-tab sequence number).
+plus pytabby's ``v`` (protocol version) and ``seq`` (per-tab sequence number), and
+``plain: true`` when JSON carries the payload exactly (no bytes, no int beyond 2**53).
 Messages without ``v``/``seq`` (purrtabby or hand-written JS) are accepted.
 Several messages published in one loop turn travel as one object of the same
 shape with type ``"pytabby:batch"`` and the envelopes, in order, as payload:
@@ -26,9 +27,14 @@ from . import safe_json
 PROTOCOL_VERSION = 1
 MAX_DEPTH = 64
 BATCH_TYPE = "pytabby:batch"
+MAX_EXACT_INT = 2**53  # JSON.parse turns larger ints into inexact numbers
 
 _SCALARS = (type(None), bool, int, float, str, bytes)
 _BINARY = (bytes, bytearray, memoryview)
+
+
+class JsonText(str):
+    """The JSON text of one received wire object: whatever it parses to is a valid payload."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,34 +54,43 @@ class Message:
             raise TypeError("Message.tab_id must be a str")
 
 
-def check_payload(payload: Any) -> None:
+def check_payload(payload: Any) -> bool:
     """Raise ``TypeError`` naming the first part of ``payload`` that cannot cross tabs.
 
     Allowed: None, bool, int (any size: beyond 2**53 it travels as a JS BigInt),
     float, str, bytes-like (a ``Uint8Array``), list/tuple, dict with str keys.
+    Returns whether JSON carries it exactly (no bytes, no int beyond 2**53, no NaN or infinity).
     """
-    _check(payload, "payload", 0, set())
+    return _check(payload, "payload", 0, set())
 
 
-def _check(value: Any, where: str, depth: int, seen: set[int]) -> None:
+def _check(value: Any, where: str, depth: int, seen: set[int]) -> bool:
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return bool(-MAX_EXACT_INT <= value <= MAX_EXACT_INT)
+    if kind is float:
+        return math.isfinite(value)
     if isinstance(value, _SCALARS) or isinstance(value, _BINARY):
-        return
+        return False  # bytes, or a subclass of a scalar: sent as objects, not JSON
     if depth >= MAX_DEPTH:
         raise TypeError(f"{where}: nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, (list, tuple, dict)):
         if id(value) in seen:
             raise TypeError(f"{where}: contains itself (a cycle cannot be sent)")
         seen.add(id(value))
+        clean = True
         if isinstance(value, dict):
             for key, item in value.items():
                 if not isinstance(key, str):
                     raise TypeError(f"{where}: dict keys must be str, got {type(key).__name__}")
-                _check(item, f"{where}[{key!r}]", depth + 1, seen)
+                clean = _check(item, f"{where}[{key!r}]", depth + 1, seen) and clean
         else:
             for index, item in enumerate(value):
-                _check(item, f"{where}[{index}]", depth + 1, seen)
+                clean = _check(item, f"{where}[{index}]", depth + 1, seen) and clean
         seen.discard(id(value))
-        return
+        return clean
     raise TypeError(
         f"{where}: {type(value).__name__} cannot be sent between tabs "
         "(use None, bool, int, float, str, bytes, list, tuple or dict with str keys)"
@@ -86,8 +101,10 @@ def encode(type: str, payload: Any, *, tab_id: str, ts: float, seq: int) -> dict
     """Build the wire dict for one message; raises ``TypeError`` for a bad type or payload."""
     if not isinstance(type, str) or not type:
         raise TypeError(f"message type must be a non-empty str, got {type!r}")
-    check_payload(payload)
-    return {"type": type, "payload": payload, "tabId": tab_id, "ts": ts, "v": PROTOCOL_VERSION, "seq": seq}
+    wire = {"type": type, "payload": payload, "tabId": tab_id, "ts": ts, "v": PROTOCOL_VERSION, "seq": seq}
+    if check_payload(payload):
+        wire["plain"] = True  # JSON carries it exactly: the browser edge may cross it as JSON text
+    return wire
 
 
 def encode_batch(wires: list[dict[str, Any]], *, tab_id: str, ts: float) -> dict[str, Any]:
@@ -103,8 +120,16 @@ def encode_batch(wires: list[dict[str, Any]], *, tab_id: str, ts: float) -> dict
 
 def decode_all(raw: Any) -> list[Message | MalformedEnvelopeError]:
     """The messages in a received object (one, or each of a batch), invalid ones as errors."""
+    from_text = type(raw) is JsonText
+    if from_text:
+        try:
+            raw = safe_json.loads(raw, max_depth=MAX_DEPTH + 1)  # the envelope adds one level
+        except safe_json.JSONTooDeepError:
+            return [MalformedEnvelopeError(f"a payload nested deeper than {MAX_DEPTH} levels", raw)]
+        except ValueError:
+            return [MalformedEnvelopeError("an object whose JSON text is not valid JSON", raw)]
     if not (isinstance(raw, dict) and raw.get("type") == BATCH_TYPE and raw.get("v") == PROTOCOL_VERSION):
-        return [_decode_or_error(raw, trusted_payload=False)]
+        return [_decode_or_error(raw, trusted_payload=from_text)]
     inner = raw.get("payload")
     from_json = raw.get("enc") == "json" and isinstance(inner, str)
     if from_json and isinstance(inner, str):

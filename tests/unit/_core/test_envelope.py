@@ -1,3 +1,4 @@
+import json
 import math
 
 import pytest
@@ -23,10 +24,34 @@ def test_any_allowed_payload_round_trips_through_a_structured_clone(payload):
     assert message.seq == 3
 
 
-def test_wire_shape_is_purrtabbys_plus_version_and_seq():
+def test_wire_shape_is_purrtabbys_plus_version_seq_and_plain_when_json_carries_the_payload_exactly():
     assert encode("click", {"x": 1}, tab_id="a", ts=1.0, seq=0) == {
         "type": "click", "payload": {"x": 1}, "tabId": "a", "ts": 1.0, "v": PROTOCOL_VERSION, "seq": 0,
+        "plain": True,
     }
+    for inexact in (b"x", 2**53 + 1, float("nan"), [1, {"b": bytearray(1)}]):
+        assert "plain" not in encode("t", inexact, tab_id="a", ts=1.0, seq=0)
+
+
+def test_json_text_of_a_wire_object_decodes_to_the_same_message():
+    from pytabby._core.envelope import JsonText, decode_all
+
+    wire = encode("t", {"n": [1, None, "x"]}, tab_id="a", ts=2.0, seq=4)
+    assert decode_all(JsonText(json.dumps(wire))) == [Message("t", {"n": [1, None, "x"]}, "a", 2.0)]
+    [error] = decode_all(JsonText("[" * 100 + "]" * 100))
+    assert isinstance(error, MalformedEnvelopeError) and "deeper than" in error.reason
+
+
+def test_json_text_takes_payloads_exactly_as_deep_as_a_sender_may_send():
+    from pytabby._core.envelope import MAX_DEPTH, JsonText, decode_all
+
+    deepest: object = 1
+    for _ in range(MAX_DEPTH):
+        deepest = [deepest]
+    wire = encode("t", deepest, tab_id="a", ts=1.0, seq=0)
+    assert decode_all(JsonText(json.dumps(wire)))[0].payload == deepest
+    [error] = decode_all(JsonText(json.dumps({**wire, "payload": [deepest]})))
+    assert isinstance(error, MalformedEnvelopeError)
 
 
 def test_tuples_travel_as_lists():

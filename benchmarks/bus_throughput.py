@@ -1,0 +1,151 @@
+"""Bus throughput, 2 tabs: pytabby against raw JS, JS batched by hand, npm broadcast-channel and naive Python."""
+
+from __future__ import annotations
+
+import statistics
+
+from .harness import NOW_JS, NOW_PY, Bench, Row, Target, names, run_py
+
+_JS_RECEIVE = """([name, n, batch]) => {
+    let got = 0; window.doneAt = 0;
+    const ch = new BroadcastChannel(name);
+    ch.onmessage = (e) => {
+        got += batch === 1 ? 1 : e.data.length;
+        if (got >= n) { window.doneAt = %s; ch.close(); }
+    };
+}""" % NOW_JS
+
+_JS_SEND = """([name, n, batch]) => {
+    const ch = new BroadcastChannel(name);
+    const t0 = %s;
+    if (batch === 1) {
+        for (let i = 0; i < n; i++) ch.postMessage({type: "m", payload: i, tabId: "js", ts: Date.now()});
+    } else {
+        for (let i = 0; i < n; i += batch) {
+            const chunk = [];
+            for (let j = i; j < Math.min(n, i + batch); j++) chunk.push({type: "m", payload: j, tabId: "js", ts: Date.now()});
+            ch.postMessage(chunk);
+        }
+    }
+    ch.close();
+    return t0;
+}""" % NOW_JS
+
+_BC_RECEIVE = """([name, n]) => {
+    let got = 0; window.doneAt = 0;
+    window.bcReceiver = new BroadcastChannel2(name);
+    window.bcReceiver.onmessage = () => { if (++got >= n) window.doneAt = %s; };
+}""" % NOW_JS
+
+_BC_SEND = """async ([name, n]) => {
+    const ch = new BroadcastChannel2(name);
+    const t0 = %s;
+    const sent = [];
+    for (let i = 0; i < n; i++) sent.push(ch.postMessage({type: "m", payload: i, tabId: "bc", ts: Date.now()}));
+    await Promise.all(sent);
+    return t0;
+}""" % NOW_JS
+
+_NAIVE_RECEIVE = f"""
+from pyodide.ffi import create_proxy
+js.window.doneAt = 0
+naive_got = 0
+naive_rx = js.BroadcastChannel.new(NAME)
+def naive_receive(event):
+    global naive_got
+    event.data.to_py()
+    naive_got += 1
+    if naive_got >= COUNT:
+        js.window.doneAt = {NOW_PY}
+        naive_rx.close()
+        naive_proxy.destroy()
+naive_proxy = create_proxy(naive_receive)
+naive_rx.onmessage = naive_proxy
+"""
+
+_NAIVE_SEND = f"""
+from pyodide.ffi import to_js
+naive_tx = js.BroadcastChannel.new(NAME)
+t0 = {NOW_PY}
+for i in range(COUNT):
+    naive_tx.postMessage(to_js({{"type": "m", "payload": i, "tabId": "py", "ts": 0}}, dict_converter=js.Object.fromEntries))
+naive_tx.close()
+t0
+"""
+
+_PYTABBY_RECEIVE = f"""
+from pytabby import create_bus
+js.window.doneAt = 0
+rx_bus = create_bus(NAME)
+rx_count = 0
+def rx(msg):
+    global rx_count
+    rx_count += 1
+    if rx_count >= COUNT:
+        js.window.doneAt = {NOW_PY}
+        rx_bus.close()
+rx_bus.subscribe("m", rx)
+"""
+
+_PYTABBY_SEND = f"""
+from pytabby import create_bus
+tx_bus = create_bus(NAME)
+t0 = {NOW_PY}
+for i in range(COUNT):
+    tx_bus.publish("m", i)
+tx_bus.close()
+t0
+"""
+
+
+def _rate(receiver: object, n: int, started: float) -> float:
+    receiver.wait_for_function("() => window.doneAt > 0", polling=10, timeout=120_000)  # type: ignore[attr-defined]
+    return n / (receiver.evaluate("() => window.doneAt") - started) * 1000  # type: ignore[attr-defined]
+
+
+def _js(pages: list, n: int, batch: int) -> float:
+    args = [f"tp-{next(names)}", n, batch]
+    pages[1].evaluate(_JS_RECEIVE, args)
+    return _rate(pages[1], n, pages[0].evaluate(_JS_SEND, args))
+
+
+def _bc(pages: list, n: int) -> float:
+    args = [f"bc-{next(names)}", n]
+    pages[1].evaluate(_BC_RECEIVE, args)
+    rate = _rate(pages[1], n, pages[0].evaluate(_BC_SEND, args))
+    pages[1].evaluate("() => window.bcReceiver.close()")
+    return rate
+
+
+def _py(pages: list, n: int, receive: str, send: str) -> float:
+    name = repr(f"py-{next(names)}")
+    run_py(pages[1], receive.replace("NAME", name).replace("COUNT", str(n)))
+    started = run_py(pages[0], send.replace("NAME", name).replace("COUNT", str(n)))
+    return _rate(pages[1], n, started)
+
+
+def run(bench: Bench) -> None:
+    n, reps = bench.size.messages, bench.size.reps
+    raw = bench.raw_pages(2)
+    bc = bench.raw_pages(2, "/bench/broadcast-channel.html")
+    py = bench.py_pages(2)
+    bench.settle(py[1])
+    runs: dict[str, list[float]] = {k: [] for k in ("js", "js_batch100", "broadcast_channel", "naive_py", "pytabby")}
+    for _ in range(reps + 1):  # the first round warms up and is discarded
+        runs["js"].append(_js(raw, n, batch=1))
+        runs["js_batch100"].append(_js(raw, n, batch=100))
+        runs["broadcast_channel"].append(_bc(bc, n))
+        runs["naive_py"].append(_py(py, n, _NAIVE_RECEIVE, _NAIVE_SEND))
+        runs["pytabby"].append(_py(py, n, _PYTABBY_RECEIVE, _PYTABBY_SEND))
+    runs = {key: values[1:] for key, values in runs.items()}
+    bench.results.samples["throughput_msgs_per_s"] = runs
+    med = {key: statistics.median(values) for key, values in runs.items()}
+    bench.results.add(Row(
+        f"bus throughput, 2 tabs, {n:,} msgs",
+        f"{med['pytabby']:,.0f} msg/s",
+        f"raw JS {med['js']:,.0f}; JS batch 100 {med['js_batch100']:,.0f}; "
+        f"broadcast-channel {med['broadcast_channel']:,.0f}; naive Python {med['naive_py']:,.0f}",
+        f"{med['pytabby'] / med['js']:.2f}x raw JS, {med['pytabby'] / med['naive_py']:.1f}x naive Python",
+        [Target("x raw JS", med["pytabby"] / med["js"], 4.0, ">=")],
+    ))
+    bench.close(raw + bc + py)

@@ -1,0 +1,209 @@
+"""What every benchmark module shares: sizes, rows judged against their targets, tabs, the server.
+
+All timings use the clock the tabs share (performance.timeOrigin + performance.now()).
+Absolute numbers drift on a busy machine; ratios measured side by side in one run hold,
+so every contender of a figure runs in the same browser, interleaved where it can be.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import operator
+import secrets
+import statistics
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.request import Request, urlopen
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW_JS = "(performance.timeOrigin + performance.now())"
+NOW_PY = "(js.performance.timeOrigin + js.performance.now())"
+SETTLE_MS = 3000  # after booting tabs: let background wasm compilation finish before timing
+BOOT_TIMEOUT_MS = 120_000  # booting Pyodide in several tabs at once on 2 cores takes 7-13 s each
+BOOT_GROUP = 4
+# What loadPackage() knows pytabby by: the distribution's name.
+PACKAGE = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["name"]
+names = itertools.count()
+
+
+@dataclass(frozen=True)
+class Size:
+    messages: int
+    reps: int
+    latency_rounds: int
+    fanout_tabs: tuple[int, ...]
+    fanout_rounds: int
+    handover_trials: int
+    socket_tabs: tuple[int, ...]
+
+
+SIZES = {
+    "full": Size(20_000, 5, 8, (10, 20), 60, 20, (1, 5, 10)),
+    "quick": Size(5_000, 2, 3, (4, 8), 20, 5, (1, 5)),
+    "tiny": Size(300, 1, 1, (2,), 5, 2, (1, 2)),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target: ``value <op> limit``, e.g. latency ratio <= 1.5."""
+
+    what: str
+    value: float
+    limit: float
+    op: str = "<="  # or ">=", "=="
+
+    @property
+    def met(self) -> bool:
+        compare = {"<=": operator.le, ">=": operator.ge, "==": operator.eq}[self.op]
+        return bool(compare(round(self.value, 6), self.limit))
+
+    def __str__(self) -> str:
+        return f"{self.what} {self.value:.3g} {self.op} {self.limit:g}: {'met' if self.met else 'MISSED'}"
+
+
+@dataclass
+class Row:
+    figure: str
+    pytabby: str
+    comparisons: str
+    ratio: str
+    targets: list[Target] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # figures that contradict a guarantee
+
+    @property
+    def verdict(self) -> str:
+        if self.flags:
+            return "FLAGGED: " + "; ".join(self.flags)
+        if not self.targets:
+            return "reported"
+        return "; ".join(str(target) for target in self.targets)
+
+
+@dataclass
+class Results:
+    rows: list[Row] = field(default_factory=list)
+    samples: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, row: Row) -> None:
+        self.rows.append(row)
+        print(f"  {row.figure}: {row.pytabby} | {row.comparisons} | {row.ratio} | {row.verdict}", flush=True)
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def p50(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+def summary(samples: list[float], unit: str = "ms") -> str:
+    return f"p50 {p50(samples):.2f} / p99 {pct(samples, 0.99):.2f} {unit} (n={len(samples)})"
+
+
+_RUN_PY = """async ([code]) => {
+    const result = await window.pyodide.runPythonAsync(code);
+    if (result && typeof result.toJs === "function") {
+        try { return result.toJs({dict_converter: Object.fromEntries, create_pyproxies: false}); }
+        catch { return result.toString(); }  // not data (a function, an object): its repr
+        finally { result.destroy(); }
+    }
+    return result;
+}"""
+
+
+def run_py(page: Any, code: str) -> Any:
+    """Run Python in a Pyodide page (top-level await allowed); its last expression's value as data."""
+    return page.evaluate(_RUN_PY, [code])
+
+
+def start_server() -> tuple[Any, str]:
+    """The project's server (the test kit's thread) on a free loopback port, and its /control token."""
+    from pytabby.pytest.serve import ServerThread, find_pyodide
+
+    token = secrets.token_urlsafe(16)
+    return ServerThread(ROOT / "web", find_pyodide(ROOT / "web", None), token).start(), token
+
+
+class Bench:
+    """One Chromium profile, the project's server, and helpers to open tabs of each kind."""
+
+    def __init__(self, context: Any, base_url: str, token: str, size: Size) -> None:
+        self.context = context
+        self.base = base_url
+        self.token = token
+        self.size = size
+        self.results = Results()
+
+    def raw_pages(self, count: int, url: str = "/raw.html") -> list[Any]:
+        pages = [self.context.new_page() for _ in range(count)]
+        for page in pages:
+            page.goto(url)
+        return pages
+
+    def py_pages(self, count: int) -> list[Any]:
+        pages: list[Any] = []
+        while len(pages) < count:  # a few at a time: twenty tabs compiling wasm at once starve each other
+            group = [self.context.new_page() for _ in range(min(BOOT_GROUP, count - len(pages)))]
+            for page in group:
+                page.goto("/playground.html", wait_until="commit")
+            for page in group:
+                page.wait_for_function("() => window.pytabbyReady !== undefined", timeout=BOOT_TIMEOUT_MS)
+                page.evaluate("() => window.pytabbyReady")
+                run_py(page, "import js, asyncio")
+            pages += group
+        return pages
+
+    def bare_page(self) -> Any:
+        """Pyodide booted, pytabby not loaded: what pytabby adds is measured from here."""
+        page = self.context.new_page()
+        page.goto("/bench/bare.html")
+        page.wait_for_function("() => window.bareReady !== undefined", timeout=BOOT_TIMEOUT_MS)
+        page.evaluate("() => window.bareReady")
+        return page
+
+    @staticmethod
+    def settle(page: Any) -> None:
+        page.wait_for_timeout(SETTLE_MS)
+
+    @staticmethod
+    def close(pages: list[Any]) -> None:
+        for page in pages:
+            if not page.is_closed():
+                page.close()
+
+    def post(self, path: str, body: bytes = b"") -> dict[str, Any]:
+        headers = {"Content-Type": "text/plain", "X-Pytabby-Token": self.token}
+        request = Request(f"{self.base}{path}", data=body, method="POST", headers=headers)
+        with urlopen(request) as response:
+            return json.load(response)
+
+    def stats(self) -> dict[str, Any]:
+        with urlopen(f"{self.base}/stats") as response:
+            return json.load(response)
+
+
+def isolate(context: Any) -> None:
+    """Serve every page cross-origin isolated (COOP + COEP headers added on the way).
+
+    Isolated pages read ``performance.now()`` at 5 µs instead of 100 µs: sub-millisecond
+    figures are measured, not quantized. Every contender gets the same pages.
+    """
+    def add_headers(route: Any) -> None:
+        response = route.fetch()
+        headers = {**response.headers, "cross-origin-opener-policy": "same-origin",
+                   "cross-origin-embedder-policy": "require-corp"}
+        route.fulfill(response=response, headers=headers)
+
+    context.route("**/*.html", add_headers)
+
+
+def table(results: Results) -> str:
+    lines = ["| figure | pytabby | comparison (same run) | ratio | target: met / missed |", "|---|---|---|---|---|"]
+    lines += [f"| {r.figure} | {r.pytabby} | {r.comparisons} | {r.ratio} | {r.verdict} |" for r in results.rows]
+    return "\n".join(lines)
