@@ -1,7 +1,7 @@
 """Browser settings for pytabby's own browser tests and benchmarks: the one place to change them.
 
 Read by the test kit (``pytabby.pytest.config``; ``pytabby_*`` ini options and
-``--pytabby-*`` override it) and by ``benchmarks/run.py``. Times are seconds.
+``--pytabby-*`` override it) and by the benchmarks (``python -m benchmarks``). Times are seconds.
 """
 
 CONFIG = {
