@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.request import Request, urlopen
 
+from pytabby.pytest.pages import RUN_PY_JS
+
 ROOT = Path(__file__).resolve().parent.parent
 NOW_JS = "(performance.timeOrigin + performance.now())"
 NOW_PY = "(js.performance.timeOrigin + js.performance.now())"
@@ -106,20 +108,9 @@ def summary(samples: list[float], unit: str = "ms") -> str:
     return f"p50 {p50(samples):.2f} / p99 {pct(samples, 0.99):.2f} {unit} (n={len(samples)})"
 
 
-_RUN_PY = """async ([code]) => {
-    const result = await window.pyodide.runPythonAsync(code);
-    if (result && typeof result.toJs === "function") {
-        try { return result.toJs({dict_converter: Object.fromEntries, create_pyproxies: false}); }
-        catch { return result.toString(); }  // not data (a function, an object): its repr
-        finally { result.destroy(); }
-    }
-    return result;
-}"""
-
-
 def run_py(page: Any, code: str) -> Any:
     """Run Python in a Pyodide page (top-level await allowed); its last expression's value as data."""
-    return page.evaluate(_RUN_PY, [code])
+    return page.evaluate(RUN_PY_JS, [code])
 
 
 def start_server() -> tuple[Any, str]:

@@ -14,7 +14,8 @@ from .engines.base import Engine, ScriptError, Tab
 BOOT_LINE = '<script type="module" src="/pytabby-boot.js"></script>'
 CONSOLE_LINES = 8
 
-_RUN_PY = """async ([code]) => {
+# Runs Python in a Pyodide page and returns its value as data (the kit's and the benchmarks' one runner).
+RUN_PY_JS = """async ([code]) => {
     const result = await window.pyodide.runPythonAsync(code);
     if (result && typeof result.toJs === "function") {
         try {
@@ -71,7 +72,7 @@ def run_py(tab: Tab, code: str) -> object:
     Python traceback when the code raises.
     """
     try:
-        return tab.evaluate(_RUN_PY, [code])
+        return tab.evaluate(RUN_PY_JS, [code])
     except ScriptError as exc:
         raise PyError(f"in {tab.label}:\n{_python_part(str(exc))}") from None
 

@@ -9,34 +9,18 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any
 from urllib.request import urlopen
 
 import pytest
 
+from pytabby.pytest import run_py as py
+from pytabby.pytest import wait_py
 from pytabby.pytest.engines.base import ScriptError, Tab
+from pytabby.pytest.pages import RUN_PY_JS
 
 from .conftest import BOOT_TIMEOUT
 
 pytestmark = pytest.mark.browser
-
-RUN_PY = """async ([code]) => {
-    const result = await window.pyodide.runPythonAsync(code);
-    if (result && typeof result.toJs === "function") {
-        try { return result.toJs({dict_converter: Object.fromEntries, create_pyproxies: false}); }
-        catch { return result.toString(); }  // not data (a function, an object): its repr
-        finally { result.destroy(); }
-    }
-    return result;
-}"""
-
-
-def py(tab: Tab, code: str) -> Any:
-    return tab.evaluate(RUN_PY, [code])
-
-
-def wait_py(tab: Tab, condition: str, timeout: float = 20.0) -> None:
-    tab.wait_for("([code]) => window.pyodide.runPython(code) === true", [f"bool({condition})"], timeout=timeout)
 
 
 def start_electors(tabs: list[Tab], key: str) -> None:
@@ -116,7 +100,7 @@ def test_a_script_error_raises_script_error_with_the_js_message(booted: list[Tab
 
 def test_a_python_error_raises_script_error_with_the_python_traceback(booted: list[Tab], name: str) -> None:
     with pytest.raises(ScriptError, match=f"ValueError: {name}"):
-        py(booted[0], f"raise ValueError({name!r})")
+        booted[0].evaluate(RUN_PY_JS, [f"raise ValueError({name!r})"])
 
 
 def test_wait_for_times_out_naming_the_script(booted: list[Tab]) -> None:
