@@ -93,7 +93,9 @@ class Platform(Protocol):
         """The Web Locks API; raises ``LeaderElectionUnavailable`` saying why it is missing."""
         ...
 
-    def new_tab_id(self) -> str: ...
+    def new_tab_id(self) -> str:
+        """A fresh id for a tab that was given none, unique among the browser's tabs."""
+        ...
 
     def defer(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the current task is done (a microtask), before any timer or event."""
@@ -101,9 +103,14 @@ class Platform(Protocol):
 
     def open_channel(
         self, name: str, on_message: Callable[[Any], None], on_bad_message: Callable[[str], None]
-    ) -> Channel: ...
+    ) -> Channel:
+        """Open the BroadcastChannel ``name``: ``on_message(data)`` per message from other tabs,
+        ``on_bad_message(reason)`` for one that could not be read."""
+        ...
 
-    def connect(self, url: str, protocols: list[str] | None, listener: SocketListener) -> Socket: ...
+    def connect(self, url: str, protocols: list[str] | None, listener: SocketListener) -> Socket:
+        """Open a WebSocket to ``url`` (offering ``protocols``); its events go to ``listener``."""
+        ...
 
     def on_lifecycle(self, handler: Callable[[str, bool], None]) -> Callable[[], None]:
         """Call ``handler(event, persisted)`` for pagehide/pageshow/freeze/resume; returns remove."""

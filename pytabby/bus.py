@@ -73,14 +73,17 @@ class TabBus(Closeable):
 
     @property
     def tab_id(self) -> str:
+        """This tab's id, the ``tab_id`` of every message it publishes."""
         return self._tab_id
 
     @property
     def channel(self) -> str:
+        """The BroadcastChannel name this bus is open on."""
         return self._channel_name
 
     @property
     def closed(self) -> bool:
+        """Whether ``close()`` ran."""
         return self._closed
 
     @property
@@ -100,6 +103,7 @@ class TabBus(Closeable):
         return self._handlers.on(type, handler)
 
     def subscribe_all(self, handler: Handler[Message]) -> Unsubscribe:
+        """Call ``handler(msg)`` for every message, whatever its type; returns a function that unsubscribes."""
         self._check_open("subscribe_all")
         return self._handlers.on_all(handler)
 
@@ -215,7 +219,15 @@ class BusOptions(TypedDict, total=False):
 
 def create_bus(channel: str, tab_id: str | None = None, buffer: int | None = None,
                overflow: Overflow | None = None, **options: Unpack[BusOptions]) -> TabBus:
-    """Open a ``TabBus`` on ``channel`` (purrtabby's ``createBus``); None means ``TabBus``'s default."""
+    """Open a ``TabBus`` on ``channel`` (purrtabby's ``createBus``); None means ``TabBus``'s default.
+
+    ``channel``: the BroadcastChannel name every tab of the app uses. ``tab_id``: this tab's id
+    (default: a fresh one). ``buffer``: how many messages each ``stream()`` holds (default 100).
+    ``overflow``: what a full stream does, ``"oldest"`` (drop the oldest, default), ``"newest"``
+    (drop the incoming) or ``"error"`` (the next read raises ``BufferOverflowError``). Options:
+    ``coalesce`` (default True: the publishes of one loop turn leave in one ``postMessage``),
+    ``platform`` (default: the real browser; a ``pytabby.testing.FakeTab`` in unit tests).
+    """
     given: dict[str, Any] = {name: value for name, value in (("buffer", buffer), ("overflow", overflow))
                              if value is not None}
     return TabBus(channel, tab_id=tab_id, **given, **options)

@@ -127,12 +127,14 @@ class Stream(Closeable, Generic[T]):
 
     @property
     def closed(self) -> bool:
+        """Whether the stream was closed; a closed stream still yields what it buffered, then ends."""
         return self._closed
 
     def __len__(self) -> int:
         return len(self._buffer)
 
     def push(self, item: T) -> None:
+        """Buffer ``item`` for the reader under the overflow policy (ignored once closed)."""
         if self._closed:
             return
         self._buffer.put(item)

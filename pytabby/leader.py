@@ -111,6 +111,8 @@ class _LeaderEvents(Closeable):
 
 
 class LeaderElector(_LeaderEvents):
+    """Exactly one leader tab per ``key``, on a Web Lock; see ``create_leader_elector``."""
+
     def __init__(
         self,
         key: str,
@@ -140,14 +142,17 @@ class LeaderElector(_LeaderEvents):
 
     @property
     def key(self) -> str:
+        """The election key: tabs with the same key elect one leader."""
         return self._key
 
     @property
     def tab_id(self) -> str:
+        """This tab's id, as other tabs see it in ``leader_id``."""
         return self._tab_id
 
     @property
     def is_leader(self) -> bool:
+        """Whether this tab leads now (it holds the leader lock)."""
         return self._state.is_leader
 
     @property
@@ -162,6 +167,7 @@ class LeaderElector(_LeaderEvents):
 
     @property
     def started(self) -> bool:
+        """Whether this tab takes part in the election (``start()`` ran, ``stop()`` did not)."""
         return self._state.role != "idle"
 
     # -- taking part ---------------------------------------------------------
@@ -311,5 +317,12 @@ class LeaderOptions(TypedDict, total=False):
 
 
 def create_leader_elector(key: str, tab_id: str | None = None, **options: Unpack[LeaderOptions]) -> LeaderElector:
-    """A ``LeaderElector`` for ``key`` (purrtabby's ``createLeaderElector``); call ``start()``."""
+    """A ``LeaderElector`` for ``key`` (purrtabby's ``createLeaderElector``); call ``start()``.
+
+    ``key``: tabs with the same key elect one leader. ``tab_id``: this tab's id (default: a fresh
+    one). Options: ``heartbeat_interval`` (seconds of silence after which a follower pings the
+    leader, default 1.0), ``liveness_timeout`` (seconds without an answer after which one follower
+    steals the lock from a frozen leader, default 5.0), ``platform`` (default: the real browser; a
+    ``pytabby.testing.FakeTab`` in unit tests).
+    """
     return LeaderElector(key, tab_id=tab_id, **options)

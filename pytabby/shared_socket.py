@@ -43,6 +43,8 @@ SocketState = Literal["no-leader", "connecting", "open", "reconnecting", "closed
 
 
 class SharedSocket(Closeable):
+    """One WebSocket to ``url`` for every tab with the same ``key``; see ``create_shared_socket``."""
+
     def __init__(self, url: str, *, key: str = "default", protocols: list[str] | None = None,
                  reconnect: bool = True, queue_limit: int = 1000, bus: TabBus | None = None,
                  elector: LeaderElector | None = None, backoff: Callable[[], Iterator[float]] = default_backoff,
@@ -91,14 +93,17 @@ class SharedSocket(Closeable):
 
     @property
     def is_leader(self) -> bool:
+        """Whether this tab leads, i.e. holds the browser WebSocket."""
         return self._elector.is_leader
 
     @property
     def tab_id(self) -> str:
+        """This tab's id (the one its sends are acknowledged under)."""
         return self._link.tab_id
 
     @property
     def url(self) -> str:
+        """The WebSocket URL the leader connects to."""
         return self._url
 
     @property
@@ -147,6 +152,7 @@ class SharedSocket(Closeable):
         return self._messages.on_all(handler)
 
     def on_state(self, handler: Handler[str]) -> Unsubscribe:
+        """``handler(state)`` whenever the leader's socket state changes, in every tab; returns unsubscribe."""
         self._check_open()
         return self._state_handlers.on_all(handler)
 
@@ -169,6 +175,7 @@ class SharedSocket(Closeable):
         self._driver.feed(self._link.send, data)
 
     def send_json(self, obj: Any) -> None:
+        """``send(json.dumps(obj))``; ``TypeError`` if ``obj`` is not JSON-serialisable (NaN included)."""
         self.send(_dumps(obj))
 
     async def request(self, obj: dict[str, Any], timeout: float = 5.0) -> Any:
@@ -237,6 +244,16 @@ def create_shared_socket(url: str, key: str = "default", protocols: list[str] | 
                          elector: LeaderElector | None = None,
                          backoff: Callable[[], Iterator[float]] = default_backoff,
                          heartbeat: Heartbeat | None = Heartbeat(), platform: Platform | None = None) -> SharedSocket:
-    """One WebSocket to ``url`` shared by every tab that uses the same ``key``."""
+    """One WebSocket to ``url`` shared by every tab that uses the same ``key`` (purrtabby's ``createSharedWebSocket``).
+
+    ``url``: a ``ws://`` or ``wss://`` URL. ``key``: tabs with the same key share one socket
+    (and one election). ``protocols``: WebSocket subprotocols to offer. ``reconnect``: the leader
+    reconnects with ``backoff`` after a drop (else the state becomes ``closed``). ``queue_limit``:
+    unacknowledged sends a tab may hold before ``send`` raises ``QueueFullError``. ``bus``: a
+    ``TabBus`` whose ``tab_id`` to use (the protocol keeps a channel of its own). ``elector``: an
+    existing ``LeaderElector`` to follow. ``backoff``: returns an iterator of reconnect delays in
+    seconds. ``heartbeat``: the leader's liveness ping (``None`` turns it off). ``platform``: the
+    tab (default: the real browser; a ``pytabby.testing.FakeTab`` in unit tests).
+    """
     return SharedSocket(url, key=key, protocols=protocols, reconnect=reconnect, queue_limit=queue_limit,
                         bus=bus, elector=elector, backoff=backoff, heartbeat=heartbeat, platform=platform)

@@ -47,3 +47,17 @@ def test_the_package_is_typed():
     from pathlib import Path
 
     assert (Path(pytabby.__file__).parent / "py.typed").exists()
+
+
+def test_every_public_name_and_its_public_members_have_a_docstring():
+    undocumented = []
+    for name in pytabby.__all__:
+        obj = getattr(pytabby, name)
+        if not inspect.getdoc(obj):
+            undocumented.append(name)
+        if inspect.isclass(obj):
+            for attr, value in vars(obj).items():
+                member = value.fget if isinstance(value, property) else value
+                if not attr.startswith("_") and callable(member) and not (member.__doc__ or "").strip():
+                    undocumented.append(f"{name}.{attr}")
+    assert undocumented == []
