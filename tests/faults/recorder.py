@@ -13,6 +13,7 @@ class Recorder:
 
     def __init__(self, url: str) -> None:
         self.url, self.frames, self.connected = url, [], threading.Event()
+        self.disconnected = threading.Event()  # set once a connection's last frame has been kept
         self._stop = threading.Event()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
         self._thread.start()
@@ -22,6 +23,7 @@ class Recorder:
             while not self._stop.is_set():
                 try:
                     async with session.ws_connect(self.url, heartbeat=1.0) as ws:
+                        self.disconnected.clear()
                         self.connected.set()
                         async for message in ws:
                             if message.type == aiohttp.WSMsgType.TEXT:
@@ -29,6 +31,7 @@ class Recorder:
                 except aiohttp.ClientError:
                     pass
                 self.connected.clear()
+                self.disconnected.set()
                 await asyncio.sleep(0.05)
 
     def close(self) -> None:

@@ -129,6 +129,7 @@ burst = asyncio.ensure_future(confirmed_burst())
     wait_py(followers[0], "len(confirmed) >= 25", timeout=60)
     killed = time.time()
     server.stop(signal.SIGKILL)
+    assert recorder.disconnected.wait(10)  # every frame the first life relayed is kept
     first_life = list(recorder.frames)
     server.restart()
     for page in pages:
