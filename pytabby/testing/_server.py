@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._core.requests import answer, confirm_id_of, confirmation, parse_request
+from .._loop import current_loop
+from .._ports import SocketListener
+
+if TYPE_CHECKING:
+    from ._tabs import FakeTab
+
+
+class FakeServer:
+    """The server end of fake WebSockets: a relay like the project's server, inspectable.
+
+    It answers requests and confirms confirmed sends by the same rules as the real
+    server (``pytabby._core.requests``): ``echo``, ``delay`` (on the browser's clock), ``ignore``.
+    ``stalled`` makes it a stopped process: it reads nothing and sends nothing, sockets stay open.
+    """
+
+    def __init__(self) -> None:
+        self.connections: list[_FakeSocket] = []
+        self.peak_connections = 0
+        self.received: list[str | bytes] = []
+        self.refusing = False
+        self.relay = True
+        self.stalled = False
+        self._held: list[tuple[_FakeSocket, str | bytes]] = []
+
+    def _accept(self, socket: _FakeSocket) -> None:
+        if self.refusing:
+            current_loop().call_soon(socket._server_closed, 1006, "refused", False)
+            return
+        self.connections.append(socket)
+        self.peak_connections = max(self.peak_connections, len(self.connections))
+        current_loop().call_soon(socket._opened)
+
+    def _receive(self, socket: _FakeSocket, data: str | bytes) -> None:
+        if self.stalled:
+            self._held.append((socket, data))
+            return
+        self.received.append(data)
+        request = parse_request(data)
+        if request is not None:
+            reply = answer(request)
+            if reply.text is not None:
+                self._reply_later(socket, reply.text, reply.delay)
+            return
+        confirm_id = confirm_id_of(data)
+        if self.relay:
+            self.broadcast(data)
+        if confirm_id is not None:
+            socket.push(confirmation(confirm_id))
+
+    def _reply_later(self, socket: _FakeSocket, text: str, delay: float) -> None:
+        if delay == 0:
+            socket.push(text)
+        else:
+            socket.tab.browser.clock.call_later(delay, lambda: socket.push(text))
+
+    def resume(self) -> None:
+        """End a stall: what the stalled server held back is read now, in order."""
+        self.stalled = False
+        held, self._held = self._held, []
+        for socket, data in held:  # written before any close: a stopped process still reads it
+            self._receive(socket, data)
+
+    def broadcast(self, data: str | bytes) -> None:
+        """Send ``data`` to every connected fake socket, as the real server's ``/control/broadcast`` does."""
+        if self.stalled:
+            return
+        for socket in list(self.connections):
+            socket.push(data)
+
+    def drop_all(self, code: int = 1012) -> None:
+        """Close every connection from the server side with ``code`` (1012: a restart), as an outage does."""
+        for socket in list(self.connections):
+            socket._server_closed(code, "dropped", False)
+
+    def _forget(self, socket: _FakeSocket) -> None:
+        if socket in self.connections:
+            self.connections.remove(socket)
+
+
+class _FakeSocket:
+    def __init__(self, tab: FakeTab, url: str, listener: SocketListener) -> None:
+        self.tab = tab
+        self.url = url
+        self.listener = listener
+        self.open = False
+        self.closed = False
+        tab.browser.server._accept(self)
+
+    def _opened(self) -> None:
+        if not self.closed:
+            self.open = True
+            self.tab.run(self.listener.on_open)
+
+    def push(self, data: str | bytes) -> None:
+        """The server sends ``data`` to this client."""
+        current_loop().call_soon(self._deliver, data)
+
+    def _deliver(self, data: str | bytes) -> None:
+        if self.open and not self.closed:
+            self.tab.run(self.listener.on_message, data)
+
+    def send(self, data: str | bytes) -> None:
+        if not self.open or self.closed:
+            raise RuntimeError("InvalidStateError: socket is not open")
+        self.tab.browser.server._receive(self, data)
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.open = False
+        self.tab.browser.server._forget(self)
+
+    def _server_closed(self, code: int, reason: str, clean: bool) -> None:
+        if self.closed:
+            return
+        self.close()
+        self.tab.run(self.listener.on_close, code, reason, clean)
