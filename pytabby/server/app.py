@@ -48,6 +48,7 @@ def build_app(
     heartbeat: float | None = 15.0,
     max_frame_bytes: int = 4 << 20,
     frame_log_bytes: int = 32 << 20,
+    receipt_log: Path | None = None,
 ) -> web.Application:
     """The server for the user's folder ``root``, with ``/dist/`` from the Pyodide folder ``dist``.
 
@@ -58,11 +59,14 @@ def build_app(
     both hubs, 503 past it. ``send_queue_bytes``: what one peer may fall behind before it
     is closed with 1013. ``heartbeat``: seconds between pings (a peer that misses the pong
     for half that is closed). ``frame_log_bytes``: bound of the ``/control/frames`` log.
+    ``receipt_log``: a file every received ``/ws`` frame is appended to (one JSON line) before
+    it is relayed or confirmed, so what the server received outlives even a SIGKILL (fault tests).
     """
     pyodide = find_dist(root, dist)
     limits = Limits(max_connections, send_queue_bytes, heartbeat, max_frame_bytes)
     gate = ConnectionGate(max_connections)
-    hub = Hub(limits, gate, FrameLog(frame_log_bytes) if control_token is not None else None)
+    hub = Hub(limits, gate, FrameLog(frame_log_bytes) if control_token is not None else None,
+              receipt_log.open("a", encoding="utf-8") if receipt_log is not None else None)
     ticks = Hub(limits, gate)
     app = web.Application(middlewares=[host_guard(allowed_hosts), cache_headers])
     app[HUB] = hub
@@ -75,6 +79,10 @@ def build_app(
         ticker = asyncio.create_task(tick_forever(ticks))
         yield
         ticker.cancel()
+
+    async def close_receipts(app: web.Application) -> None:
+        if hub.receipts is not None:
+            hub.receipts.close()
 
     async def say_goodbye(app: web.Application) -> None:
         """Every peer gets 1001 promptly, rather than a socket held silently until a timeout."""
@@ -89,6 +97,7 @@ def build_app(
     app.router.add_get("/stats", stats)
     app.cleanup_ctx.append(run_ticker)
     app.on_shutdown.append(say_goodbye)
+    app.on_cleanup.append(close_receipts)
     if control_token is not None:
         add_control_routes(app, hub, control_token)
     add_static_routes(app, root, pyodide)

@@ -15,6 +15,7 @@ import random
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import TextIO
 
 from aiohttp import WSMsgType, web
 
@@ -71,10 +72,12 @@ class FrameLog:
 
 
 class Hub:
-    def __init__(self, limits: Limits, gate: ConnectionGate, frame_log: FrameLog | None = None) -> None:
+    def __init__(self, limits: Limits, gate: ConnectionGate, frame_log: FrameLog | None = None,
+                 receipts: TextIO | None = None) -> None:
         self.limits = limits
         self.gate = gate
         self.frame_log = frame_log
+        self.receipts = receipts
         self.clients: set[Client] = set()
         self.peak = 0
         self.frames_received = 0
@@ -140,6 +143,9 @@ class Hub:
 
     def _on_frame(self, client: Client, data: str | bytes) -> None:
         self.frames_received += 1
+        if self.receipts is not None:
+            self.receipts.write(json.dumps(data if isinstance(data, str) else {"binary": data.hex()}) + "\n")
+            self.receipts.flush()
         if self.frame_log is not None:
             self.frame_log.append(data)
         request = parse_request(data)
