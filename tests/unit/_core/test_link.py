@@ -163,7 +163,8 @@ def test_the_heartbeat_pings_at_its_interval_and_any_frame_counts_as_life():
     assert link.role == "reconnecting" and effects[-1] == RetryAfter(1.0)
 
 
-def test_a_late_tick_of_a_throttled_tab_is_no_reason_to_drop_a_quiet_live_server():
+def leading_with_first_ping_answered() -> SocketLink:
+    """A leader whose socket opened at 0 s and whose first ping (5 s) was answered at 5.1 s; effects not drained."""
     link = make(heartbeat=BEAT)
     link.acquired(1)
     connection = link.lead.connection
@@ -171,6 +172,11 @@ def test_a_late_tick_of_a_throttled_tab_is_no_reason_to_drop_a_quiet_live_server
     link.tick(5.0)
     ping = [e for e in link.effects() if isinstance(e, Write)][0]
     link.server_frame(connection, answer(parse_request(ping.data)).text, 5.1)
+    return link
+
+
+def test_a_late_tick_of_a_throttled_tab_is_no_reason_to_drop_a_quiet_live_server():
+    link = leading_with_first_ping_answered()
     link.tick(65.0)  # the next timer fired a minute late: the server was quiet, not dead
     assert link.role == "open" and kinds(link.effects()) == ["Write", "TickAfter"]
     link.tick(125.0)  # that ping was never answered: now it is dead
@@ -179,13 +185,7 @@ def test_a_late_tick_of_a_throttled_tab_is_no_reason_to_drop_a_quiet_live_server
 
 
 def test_a_pong_keeps_the_connection_alive_and_is_not_delivered():
-    link = make(heartbeat=BEAT)
-    link.acquired(1)
-    connection = link.lead.connection
-    link.opened(connection, 0.0)
-    link.tick(5.0)
-    ping = [e for e in link.effects() if isinstance(e, Write)][0]
-    link.server_frame(connection, answer(parse_request(ping.data)).text, 5.1)
+    link = leading_with_first_ping_answered()
     assert posted(link.effects(), "frame") == []
     link.tick(12.0)
     assert link.role == "open"
