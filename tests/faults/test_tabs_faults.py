@@ -170,7 +170,9 @@ def test_sigterm_every_tab_sees_1001_within_1s_and_a_send_in_the_outage_arrives(
     for page in pages:
         wait_py(page, f"socks[{key!r}].state == 'reconnecting'", timeout=5)
     detected = max(first_state(page, key, "reconnecting", stopped) for page in pages) - stopped
-    assert chief.evaluate("() => window.closeCodes") == [1001]
+    codes = chief.evaluate("() => window.closeCodes")
+    # The open socket closes with 1001; reconnect attempts to the stopped port then fail with 1006.
+    assert codes[0] == 1001 and set(codes[1:]) <= {1006}, codes
     run_py(followers[0], f"socks[{key!r}].send('sent during the outage')")
     restarted = time.time()
     server.restart()
