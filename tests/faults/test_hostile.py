@@ -19,11 +19,11 @@ def test_dns_rebinding_is_refused_and_loopback_names_are_one_site(server_process
 
     async def scenario() -> dict[str, int]:
         seen = {
-            "ws evil Host+Origin": (await rawws.handshake(port, host=evil, origin=f"http://{evil}"))[0],
-            "ws evil Origin": (await rawws.handshake(port, origin=f"http://{evil}"))[0],
-            "ws localhost page -> 127.0.0.1": (await rawws.handshake(port, origin=f"http://localhost:{port}"))[0],
-            "ws 127.0.0.1 page -> localhost": (await rawws.handshake(
-                port, host=f"localhost:{port}", origin=f"http://127.0.0.1:{port}"))[0],
+            "ws evil Host+Origin": await rawws.upgrade_status(port, host=evil, origin=f"http://{evil}"),
+            "ws evil Origin": await rawws.upgrade_status(port, origin=f"http://{evil}"),
+            "ws localhost page -> 127.0.0.1": await rawws.upgrade_status(port, origin=f"http://localhost:{port}"),
+            "ws 127.0.0.1 page -> localhost": await rawws.upgrade_status(
+                port, host=f"localhost:{port}", origin=f"http://127.0.0.1:{port}"),
         }
         for path in ("/stats", "/chat.py", "/control/frames"):
             seen[f"GET {path} Host evil"] = await rawws.http_status(port, path, Host=evil)

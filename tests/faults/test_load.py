@@ -29,50 +29,50 @@ def test_a_client_that_never_reads_stalls_no_one_and_is_closed_with_1013(server_
     server = server_process()
 
     async def scenario() -> None:
-        status, slow, _ = await rawws.handshake(server.port)  # reads nothing until it is closed
-        assert status == 101
-        async with aiohttp.ClientSession() as session:
-            sender = await session.ws_connect(f"{server.url}/ws", max_msg_size=0)
-            reader = await session.ws_connect(f"{server.url}/ws", max_msg_size=0)
-            got: list[int] = []
-            gaps = [0.0]
-            slow_close: dict[str, float] = {}
+        async with rawws.upgraded(server.port) as (status, slow):  # reads nothing until it is closed
+            assert status == 101
+            async with aiohttp.ClientSession() as session:
+                sender = await session.ws_connect(f"{server.url}/ws", max_msg_size=0)
+                reader = await session.ws_connect(f"{server.url}/ws", max_msg_size=0)
+                got: list[int] = []
+                gaps = [0.0]
+                slow_close: dict[str, float] = {}
 
-            async def read() -> None:
-                last = time.monotonic()
-                while len(got) < FRAMES:
-                    message = await reader.receive()
-                    now = time.monotonic()
-                    gaps.append(now - last)
-                    last = now
-                    got.append(int(message.data[:8]))
+                async def read() -> None:
+                    last = time.monotonic()
+                    while len(got) < FRAMES:
+                        message = await reader.receive()
+                        now = time.monotonic()
+                        gaps.append(now - last)
+                        last = now
+                        got.append(int(message.data[:8]))
 
-            async def drain_own_echoes() -> None:
-                for _ in range(FRAMES):
-                    await sender.receive()
+                async def drain_own_echoes() -> None:
+                    for _ in range(FRAMES):
+                        await sender.receive()
 
-            async def watch_slow() -> None:
-                while (await stats(session, server.url))["overflow_closes"] == 0:
-                    await asyncio.sleep(0.05)
-                slow_close["sent"] = len(got)
-                while (frame := await rawws.read_frame(slow))[0] != rawws.CLOSE:
-                    pass
-                slow_close["code"] = rawws.close_code(frame[1])
+                async def watch_slow() -> None:
+                    while (await stats(session, server.url))["overflow_closes"] == 0:
+                        await asyncio.sleep(0.05)
+                    slow_close["sent"] = len(got)
+                    while (frame := await rawws.read_frame(slow))[0] != rawws.CLOSE:
+                        pass
+                    slow_close["code"] = rawws.close_code(frame[1])
 
-            tasks = [asyncio.create_task(work()) for work in (read, drain_own_echoes, watch_slow)]
-            started = time.monotonic()
-            for n in range(FRAMES):
-                while n - len(got) >= WINDOW:
-                    await asyncio.sleep(0.001)
-                await sender.send_str(f"{n:08}" + "x" * (FRAME_BYTES - 8))
-            await asyncio.wait_for(asyncio.gather(*tasks), 60)
-            elapsed = time.monotonic() - started
-        figures(frames=len(got), lost=FRAMES - len(set(got)), duplicates=len(got) - len(set(got)),
-                max_stall=f"{max(gaps):.3f}s", elapsed=f"{elapsed:.2f}s",
-                slow_closed_with=slow_close["code"], slow_closed_after_frames=slow_close["sent"])
-        assert got == list(range(FRAMES))
-        assert slow_close["code"] == 1013
-        assert max(gaps) < 2.0  # before: the reader stalled at frame 296 until the slow client left
+                tasks = [asyncio.create_task(work()) for work in (read, drain_own_echoes, watch_slow)]
+                started = time.monotonic()
+                for n in range(FRAMES):
+                    while n - len(got) >= WINDOW:
+                        await asyncio.sleep(0.001)
+                    await sender.send_str(f"{n:08}" + "x" * (FRAME_BYTES - 8))
+                await asyncio.wait_for(asyncio.gather(*tasks), 60)
+                elapsed = time.monotonic() - started
+            figures(frames=len(got), lost=FRAMES - len(set(got)), duplicates=len(got) - len(set(got)),
+                    max_stall=f"{max(gaps):.3f}s", elapsed=f"{elapsed:.2f}s",
+                    slow_closed_with=slow_close["code"], slow_closed_after_frames=slow_close["sent"])
+            assert got == list(range(FRAMES))
+            assert slow_close["code"] == 1013
+            assert max(gaps) < 2.0  # before: the reader stalled at frame 296 until the slow client left
 
     asyncio.run(scenario())
 
@@ -169,17 +169,17 @@ def test_the_server_heartbeat_closes_a_client_that_never_answers_pings(server_pr
     server = server_process("--heartbeat", "0.5")
 
     async def scenario() -> None:
-        status, reader, _ = await rawws.handshake(server.port)  # reads its pings, answers none
-        connected = time.monotonic()
-        opcodes = []
-        while data := await reader.read(2):
-            opcodes.append(data[0] & 0x0F)
-        detected = time.monotonic() - connected
-        async with aiohttp.ClientSession() as session:
-            while (await stats(session, server.url))["connections"]:
-                await asyncio.sleep(0.02)
-        figures(detection=f"{detected:.3f}s", heartbeat="0.5s")
-        assert status == 101 and opcodes[0] == rawws.PING
-        assert detected < 2.0
+        async with rawws.upgraded(server.port) as (status, reader):  # reads its pings, answers none
+            connected = time.monotonic()
+            opcodes = []
+            while data := await reader.read(2):
+                opcodes.append(data[0] & 0x0F)
+            detected = time.monotonic() - connected
+            async with aiohttp.ClientSession() as session:
+                while (await stats(session, server.url))["connections"]:
+                    await asyncio.sleep(0.02)
+            figures(detection=f"{detected:.3f}s", heartbeat="0.5s")
+            assert status == 101 and opcodes[0] == rawws.PING
+            assert detected < 2.0
 
     asyncio.run(scenario())

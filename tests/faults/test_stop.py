@@ -133,22 +133,22 @@ def test_sigterm_with_a_client_stuck_behind_megabytes_still_stops_within_2s(serv
     server = server_process("--send-queue-bytes", str(256 << 20))  # the stuck client is never cut off earlier
 
     async def scenario() -> None:
-        status, stuck, _ = await rawws.handshake(server.port)  # never reads: its writer blocks on a full socket
-        assert status == 101
-        async with aiohttp.ClientSession() as session:
-            listener = Peer(await session.ws_connect(f"{server.url}/ws", max_msg_size=0))
-            for n in range(30):
-                await listener.ws.send_bytes(bytes(1 << 20))
-            while len(listener.received) < 30:
-                await asyncio.sleep(0.01)
-            stopped_at = time.monotonic()
-            server.process.send_signal(signal.SIGTERM)
-            exited = await asyncio.to_thread(server.process.wait, 10)
-            exit_after = time.monotonic() - stopped_at
-            await asyncio.wait_for(listener.reading, 5)
-        figures(listener_close=listener.close_code, close_after=f"{listener.closed_at - stopped_at:.3f}s",
-                exit_after=f"{exit_after:.3f}s", exit_code=exited, stuck_behind_mib=30)
-        assert listener.close_code == 1001 and listener.closed_at - stopped_at < 1.0
-        assert exit_after < 2.0 and exited == 0
+        async with rawws.upgraded(server.port) as (status, _):  # never reads: its writer blocks on a full socket
+            assert status == 101
+            async with aiohttp.ClientSession() as session:
+                listener = Peer(await session.ws_connect(f"{server.url}/ws", max_msg_size=0))
+                for n in range(30):
+                    await listener.ws.send_bytes(bytes(1 << 20))
+                while len(listener.received) < 30:
+                    await asyncio.sleep(0.01)
+                stopped_at = time.monotonic()
+                server.process.send_signal(signal.SIGTERM)
+                exited = await asyncio.to_thread(server.process.wait, 10)
+                exit_after = time.monotonic() - stopped_at
+                await asyncio.wait_for(listener.reading, 5)
+            figures(listener_close=listener.close_code, close_after=f"{listener.closed_at - stopped_at:.3f}s",
+                    exit_after=f"{exit_after:.3f}s", exit_code=exited, stuck_behind_mib=30)
+            assert listener.close_code == 1001 and listener.closed_at - stopped_at < 1.0
+            assert exit_after < 2.0 and exited == 0
 
     asyncio.run(scenario())
