@@ -1,8 +1,9 @@
-"""pytabby against naive Python, raw JavaScript and npm broadcast-channel, side by side in one Chromium run.
+"""pytabby against naive Python, raw JavaScript and npm broadcast-channel, side by side in one browser run.
 
-    .venv/bin/python -m benchmarks                  # full run
+    .venv/bin/python -m benchmarks                  # full run, Chromium
     .venv/bin/python -m benchmarks --quick          # smaller sizes, for iterating
     .venv/bin/python -m benchmarks --only latency fanout --write-readme /tmp/table.md
+    .venv/bin/python -m benchmarks --browser firefox   # the bus and hand-over figures in Firefox (or webkit)
 
 Prints one table, every target judged met or missed (or a figure flagged when it contradicts a
 guarantee), writes every raw sample to bench-results/latest.json and, with ``--write-readme``,
@@ -19,13 +20,13 @@ import shutil
 import sys
 import tempfile
 import time
-import traceback
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from . import bus_fanout, bus_latency, bus_throughput, handover, own_cost, shared_socket
-from .harness import ROOT, SIZES, Bench, Row, isolate, start_server, table
+from .engine_pages import run_figures
+from .harness import ROOT, SIZES, Bench, isolate, start_server, table
 
 FIGURES = {
     "throughput": bus_throughput.run,
@@ -35,6 +36,9 @@ FIGURES = {
     "socket": shared_socket.run,
     "cost": own_cost.run,
 }
+# What Firefox and WebKit measure (through the test kit's tabs): the socket and own-cost figures
+# need Playwright's init scripts and Chromium's performance.memory.
+ENGINE_FIGURES = ("throughput", "latency", "fanout", "handover")
 # performance.memory unbucketed and gc(), to read the JS heap exactly after a collection.
 EXTRA_ARGS = ["--enable-precise-memory-info", "--js-flags=--expose-gc",
               # Pages fulfilled through context.route (isolation headers) lose their loopback address:
@@ -48,20 +52,11 @@ def load_config() -> dict[str, Any]:
     return dict(namespace["CONFIG"])
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=SIZES, default="full")
-    parser.add_argument("--quick", action="store_const", const="quick", dest="size")
-    parser.add_argument("--tiny", action="store_const", const="tiny", dest="size")
-    parser.add_argument("--only", nargs="+", choices=FIGURES, default=list(FIGURES))
-    parser.add_argument("--json", type=Path, default=ROOT / "bench-results" / "latest.json")
-    parser.add_argument("--write-readme", type=Path, metavar="FILE", help="write the Markdown table to FILE")
-    args = parser.parse_args(argv)
+def _chromium(figures: list[str], size: str) -> tuple[Bench, str]:
+    """Every figure in one Chromium profile through Playwright (pages isolated by routing)."""
     config = load_config()
-
     from playwright.sync_api import sync_playwright
 
-    started = time.time()
     server, token = start_server()
     profile = Path(tempfile.mkdtemp(prefix="pytabby-bench-"))
     try:
@@ -72,22 +67,36 @@ def main(argv: list[str] | None = None) -> None:
             )
             context.set_default_timeout(120_000)
             isolate(context)
-            bench = Bench(context, server.url, token, SIZES[args.size])
+            bench = Bench(context, server.url, token, SIZES[size])
             browser_version = context.browser.version if context.browser else "?"
-            for name in args.only:
-                print(f"{name}...", flush=True)
-                try:
-                    FIGURES[name](bench)
-                except Exception as exc:  # one broken figure must not lose the others' results
-                    traceback.print_exc()
-                    bench.results.add(Row(name, "-", "-", "-", flags=[f"run failed: {type(exc).__name__}: {exc}"[:300]]))
-                    for page in context.pages:
-                        page.close()
+            bench.run({name: FIGURES[name] for name in figures})
             context.close()
     finally:
         server.stop()
         shutil.rmtree(profile, ignore_errors=True)
-    heading = (f"pytabby benchmark ({args.size}), {time.time() - started:.0f} s; Chromium {browser_version}, "
+    return bench, f"Chromium {browser_version}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=SIZES, default="full")
+    parser.add_argument("--quick", action="store_const", const="quick", dest="size")
+    parser.add_argument("--tiny", action="store_const", const="tiny", dest="size")
+    parser.add_argument("--only", nargs="+", choices=FIGURES)
+    parser.add_argument("--browser", choices=("chromium", "firefox", "webkit"), default="chromium")
+    parser.add_argument("--json", type=Path, default=ROOT / "bench-results" / "latest.json")
+    parser.add_argument("--write-readme", type=Path, metavar="FILE", help="write the Markdown table to FILE")
+    args = parser.parse_args(argv)
+    figures = args.only or (list(FIGURES) if args.browser == "chromium" else list(ENGINE_FIGURES))
+    if args.browser != "chromium" and set(figures) - set(ENGINE_FIGURES):
+        parser.error(f"--browser {args.browser} measures only {', '.join(ENGINE_FIGURES)}")
+    started = time.time()
+    if args.browser == "chromium":
+        bench, browser = _chromium(figures, args.size)
+    else:
+        bench, version_ = run_figures(args.browser, {name: FIGURES[name] for name in figures}, SIZES[args.size])
+        browser = f"{args.browser.capitalize()} {version_}"
+    heading = (f"pytabby benchmark ({args.size}), {time.time() - started:.0f} s; {browser}, "
                f"{platform.machine()}, {os.cpu_count()} cores; Playwright {version('playwright')}")
     markdown = f"{heading}\n\n{table(bench.results)}\n"
     print(f"\n{markdown}")

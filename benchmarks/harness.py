@@ -13,6 +13,8 @@ import operator
 import secrets
 import statistics
 import tomllib
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,7 +147,7 @@ class Bench:
                 page.goto("/playground.html", wait_until="commit")
             for page in group:
                 page.wait_for_function("() => window.pytabbyReady !== undefined", timeout=BOOT_TIMEOUT_MS)
-                page.evaluate("() => window.pytabbyReady")
+                page.evaluate("async () => { await window.pytabbyReady; }")  # its value (Pyodide) is not data
                 run_py(page, "import js, asyncio")
             pages += group
         return pages
@@ -155,8 +157,20 @@ class Bench:
         page = self.context.new_page()
         page.goto("/bench/bare.html")
         page.wait_for_function("() => window.bareReady !== undefined", timeout=BOOT_TIMEOUT_MS)
-        page.evaluate("() => window.bareReady")
+        page.evaluate("async () => { await window.bareReady; }")
         return page
+
+    def run(self, figures: dict[str, Callable[[Bench], None]]) -> None:
+        """Run each figure; one that fails becomes a flagged row (its pages closed) and the rest still run."""
+        for name, figure in figures.items():
+            print(f"{name}...", flush=True)
+            try:
+                figure(self)
+            except Exception as exc:
+                traceback.print_exc()
+                self.results.add(Row(name, "-", "-", "-", flags=[f"run failed: {type(exc).__name__}: {exc}"[:300]]))
+                for page in self.context.pages:
+                    page.close()
 
     @staticmethod
     def settle(page: Any) -> None:

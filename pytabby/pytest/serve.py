@@ -21,12 +21,13 @@ def find_pyodide(root: Path, dist: Path | None) -> Path:
 
 
 class ServerThread:
-    """``build_app(root, dist=..., control_token=...)`` served on 127.0.0.1 with a free port."""
+    """``build_app(root, dist=..., control_token=..., **app_options)`` served on 127.0.0.1 with a free port."""
 
-    def __init__(self, root: Path, dist: Path, control_token: str | None) -> None:
+    def __init__(self, root: Path, dist: Path, control_token: str | None, **app_options: Any) -> None:
         self.root = root
         self.dist = dist
         self.control_token = control_token
+        self.app_options = app_options
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -37,7 +38,7 @@ class ServerThread:
         from aiohttp import web
 
         async def start() -> web.AppRunner:
-            runner = web.AppRunner(_app(self.root, self.dist, self.control_token), access_log=None)
+            runner = web.AppRunner(_app(self.root, self.dist, self.control_token, self.app_options), access_log=None)
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", 0).start()
             self.port = runner.addresses[0][1]
@@ -75,7 +76,7 @@ class ServerThread:
         self._thread.join(10)
 
 
-def _app(root: Path, dist: Path, control_token: str | None) -> Any:
+def _app(root: Path, dist: Path, control_token: str | None, options: dict[str, Any]) -> Any:
     from ..server import build_app
 
-    return build_app(root, dist=dist, control_token=control_token)
+    return build_app(root, dist=dist, control_token=control_token, **options)

@@ -37,6 +37,16 @@ async def cache_headers(
     return response
 
 
+@web.middleware
+async def isolation_headers(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    response = await handler(request)
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    response.headers["Cross-Origin-Embedder-Policy"] = "require-corp"
+    return response
+
+
 def build_app(
     root: Path,
     *,
@@ -49,6 +59,7 @@ def build_app(
     max_frame_bytes: int = 4 << 20,
     frame_log_bytes: int = 32 << 20,
     receipt_log: Path | None = None,
+    cross_origin_isolated: bool = False,
 ) -> web.Application:
     """The server for the user's folder ``root``, with ``/dist/`` from the Pyodide folder ``dist``.
 
@@ -61,6 +72,9 @@ def build_app(
     for half that is closed). ``frame_log_bytes``: bound of the ``/control/frames`` log.
     ``receipt_log``: a file every received ``/ws`` frame is appended to (one JSON line) before
     it is relayed or confirmed, so what the server received outlives even a SIGKILL (fault tests).
+    ``cross_origin_isolated``: every response carries COOP ``same-origin`` and COEP
+    ``require-corp``, so pages get ``SharedArrayBuffer`` and a fine ``performance.now()``
+    (browsers coarsen it to 0.1-1 ms otherwise); every resource must then be same-origin or CORP.
     """
     pyodide = find_dist(root, dist)
     limits = Limits(max_connections, send_queue_bytes, heartbeat, max_frame_bytes)
@@ -68,7 +82,10 @@ def build_app(
     hub = Hub(limits, gate, FrameLog(frame_log_bytes) if control_token is not None else None,
               receipt_log.open("a", encoding="utf-8") if receipt_log is not None else None)
     ticks = Hub(limits, gate)
-    app = web.Application(middlewares=[host_guard(allowed_hosts), cache_headers])
+    middlewares = [host_guard(allowed_hosts), cache_headers]
+    if cross_origin_isolated:
+        middlewares.append(isolation_headers)
+    app = web.Application(middlewares=middlewares)
     app[HUB] = hub
     app[TICKS] = ticks
 

@@ -40,6 +40,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--frame-log-bytes", type=int, default=32 << 20, help="bound of /control/frames")
     parser.add_argument("--receipt-log", type=Path,
                         help="append every received /ws frame to this file before relaying it (fault tests)")
+    parser.add_argument("--cross-origin-isolated", action="store_true",
+                        help="send COOP/COEP headers: SharedArrayBuffer and fine timers in every page")
     return parser.parse_args(argv)
 
 
@@ -71,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
             args.root, dist=args.dist, control_token=token, allowed_hosts=LOOPBACK_HOSTS | set(args.allow_host),
             max_connections=args.max_connections, heartbeat=args.heartbeat or None,
             send_queue_bytes=args.send_queue_bytes, frame_log_bytes=args.frame_log_bytes,
-            receipt_log=args.receipt_log,
+            receipt_log=args.receipt_log, cross_origin_isolated=args.cross_origin_isolated,
         )
     except NoPyodideError as exc:
         print(f"pytabby server: {exc}", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""``python -m benchmarks --tiny`` runs every figure end to end, judges every target and writes the table.
+"""``python -m benchmarks --tiny`` runs every figure end to end, judges every target and writes the table;
+``--browser firefox|webkit`` runs the bus and hand-over figures through the test kit's tabs.
 
 Figures are not asserted (targets live in benchmarks, never in timed tests); the verdicts are.
 """
@@ -7,22 +8,43 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = ["bus throughput", "bus one-way latency", "bus fan-out, 1 msg to 2 tabs", "leader hand-over",
         "server connections", "socket fan-out", "SharedSocket hand-over", "loadPackage + import + first bus",
         "pytabby's memory share per tab"]
 
 
-def test_tiny_run_prints_every_figure_with_a_verdict_and_writes_the_table(tmp_path):
+def run_tiny(tmp_path: Path, *options: str) -> list[str]:
+    """The table rows (heading row left out) a tiny run writes; the run must exit 0."""
     table_file = tmp_path / "table.md"
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--tiny", "--json", str(tmp_path / "bench.json"),
+        [sys.executable, "-m", "benchmarks", "--tiny", *options, "--json", str(tmp_path / "bench.json"),
          "--write-readme", str(table_file)],
         capture_output=True, text=True, timeout=900, cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    rows = [line for line in table_file.read_text().splitlines() if line.startswith("| ") and "---" not in line][1:]
+    return [line for line in table_file.read_text().splitlines() if line.startswith("| ") and "---" not in line][1:]
+
+
+def verdict(row: str) -> str:
+    return row.rstrip(" |").rsplit(" | ", 1)[1]
+
+
+def test_tiny_run_prints_every_figure_with_a_verdict_and_writes_the_table(tmp_path):
+    rows = run_tiny(tmp_path)
     assert [next(name for name in ROWS if row.startswith(f"| {name}")) for row in rows] == ROWS
     for row in rows:
-        verdict = row.rstrip(" |").rsplit(" | ", 1)[1]
-        assert verdict == "reported" or "met" in verdict or "MISSED" in verdict or verdict.startswith("FLAGGED")
+        assert "run failed" not in verdict(row), row
+        assert verdict(row) == "reported" or "met" in verdict(row) or "MISSED" in verdict(row) \
+            or verdict(row).startswith("FLAGGED"), row
+
+
+@pytest.mark.parametrize("engine", ["firefox", "webkit"])
+def test_tiny_run_in_another_engine_judges_the_bus_figures(tmp_path, engine):
+    rows = run_tiny(tmp_path, "--browser", engine, "--only", "throughput", "handover")
+    assert [row.split(" | ")[0] for row in rows] == ["| bus throughput, 2 tabs, 300 msgs",
+                                                    "| leader hand-over, page.close() -> acquire, 2 trials"]
+    assert all(verdict(row).startswith("x raw JS") for row in rows[:1]), rows
+    assert all(verdict(row).startswith("p99 ms") for row in rows[1:]), rows

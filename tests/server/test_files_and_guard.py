@@ -140,3 +140,13 @@ def test_the_cli_refuses_to_start_without_pyodide_with_one_line_and_exit_code_2(
     assert (run.returncode, run.stdout) == (2, "")
     assert run.stderr == (f"pytabby server: no Pyodide folder: {tmp_path}/dist/pyodide.mjs not found (or pass --dist DIR); "
                           "make one with: python -m pytabby dist OUT --pyodide node_modules/pyodide\n")
+
+
+@pytest.mark.parametrize("isolated", [False, True])
+async def test_cross_origin_isolation_headers_come_only_when_asked(app_folder, isolated):
+    wanted = {"cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp"}
+    async with serving(app_folder, cross_origin_isolated=isolated) as base, aiohttp.ClientSession() as session:
+        for path in ("/", "/dist/pyodide.mjs", "/pytabby-boot.js"):
+            async with session.get(f"{base}{path}") as response:
+                seen = {name: response.headers.get(name) for name in wanted}
+                assert seen == (wanted if isolated else dict.fromkeys(wanted)), path
