@@ -90,6 +90,7 @@ class WindowTab:
         self._number = number
         self._url = "about:blank"
         self._closed = False
+        self._last_console: list[str] = []
 
     @property
     def engine(self) -> EngineName:
@@ -154,7 +155,9 @@ class WindowTab:
             return False
 
     def console(self) -> list[str]:
-        return list(self.evaluate("() => window.__pytabbyConsole"))
+        if self._closed:
+            return list(self._last_console)
+        return list(self.evaluate("() => window.__pytabbyConsole") or [])
 
     def screenshot(self, path: Path) -> None:
         with self._lock:
@@ -164,6 +167,10 @@ class WindowTab:
     def close(self) -> None:
         if self._closed:
             return
+        try:  # kept for a failed test's report: the window's log goes with it
+            self._last_console = self.console()
+        except Exception:
+            pass  # a page that cannot answer any more leaves the log read before
         self._closed = True
         with self._lock:
             if self._handle in self._driver.window_handles():
@@ -176,6 +183,13 @@ class WindowTab:
             with self._lock:
                 self._closed = self._handle not in self._driver.window_handles()
         return self._closed
+
+    def set_offline(self, offline: bool) -> None:
+        set_offline = getattr(self._driver, "set_offline", None)
+        if set_offline is None:
+            raise Unsupported(f"{self._engine}'s driver cannot take the browser offline")
+        with self._lock:
+            set_offline(offline)
 
     def freeze(self) -> Any:
         raise Unsupported(

@@ -92,6 +92,13 @@ class _Marionette:
     def window_handles(self) -> list[str]:
         return list(self._client.window_handles)
 
+    def set_offline(self, offline: bool) -> None:
+        """Firefox's own offline mode (File > Work Offline), set in the browser's chrome context."""
+        with self._client.using_context("chrome"):
+            self._client.execute_script(
+                "Services.io.manageOfflineStatus = false; Services.io.offline = arguments[0];", script_args=[offline]
+            )
+
     def screenshot_png(self) -> bytes:
         return bytes(self._client.screenshot(format="binary", full=False))
 
@@ -106,7 +113,9 @@ class FirefoxEngine:
         (self._profile / "user.js").write_text(
             "".join(f"user_pref({_js(name)}, {_js(value)});\n" for name, value in _PREFS.items())
         )
-        args = [executable, "--marionette", "--no-remote", "--profile", str(self._profile)]
+        # System access: the chrome context, for the browser's own offline mode (set_offline).
+        args = [executable, "--marionette", "--remote-allow-system-access", "--no-remote", "--profile",
+                str(self._profile)]
         self._process = subprocess.Popen(
             [*args, "--headless"] if headless else args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
