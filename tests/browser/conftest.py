@@ -143,6 +143,16 @@ def shared_tabs(tab_pool: TabPool) -> Iterator[list[Tab]]:
     tab_pool.give_back(tabs)
 
 
+# Rounds of the churn tests (close the leader, open a tab): each round boots a fresh tab.
+CHURN_ROUNDS = {"chromium": 30, "firefox": 30, "webkit": 30}
+
+
+@pytest.fixture
+def churn_rounds(pytabby_engine: Engine) -> int:
+    """How many close-the-leader rounds the churn tests run in this engine."""
+    return CHURN_ROUNDS[pytabby_engine.name]
+
+
 @pytest.fixture
 def open_page(pytabby_engine: Engine, pytabby_server: str) -> Iterator[Callable[[str], Tab]]:
     """``open_page(path)``: a tab on a page of the server, not awaited for a boot; closed after the test."""

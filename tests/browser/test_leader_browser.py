@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from pytabby.pytest import PyError, freeze, run_py, wait_for_leader, wait_py
@@ -175,8 +177,14 @@ def test_without_web_locks_start_raises_a_clear_error(tabs, name):
         page.evaluate("() => { delete navigator.locks; }")
 
 
-def test_churn_close_the_leader_and_open_a_tab_30_times_never_two_leaders(tabs, open_page, name):
-    """An observer page logs every acquire/lose with the shared clock; leadership intervals never overlap."""
+def test_churn_close_the_leader_and_open_a_tab_every_round_never_two_leaders(tabs, open_page, name, churn_rounds):
+    """An observer page logs every acquire/lose with the shared clock; leadership intervals never overlap.
+
+    A closed leader's own ``lose`` may never arrive: Firefox drops what a closing tab posts late in
+    its pagehide (measured: a handler's later BroadcastChannel posts lost in 17 of 20 closes). Its
+    leadership then ends at the test's close call, which must come before the next ``acquire``; a
+    ``lose`` that does arrive after another tab's ``acquire`` is an overlap.
+    """
     audit = open_page("/raw.html")
     audit.evaluate("""(name) => {
         window.audit = [];
@@ -194,24 +202,36 @@ electors[{name!r}].on_all(lambda ev: audit.postMessage(to_js([ev.type, electors[
     for page in pages:
         run_py(page, audited)
     live = list(pages)
-    for _ in range(30):
+    closed_at: dict[str, float] = {}  # tab id -> when the test closed it (ms, the machine's clock)
+    for _ in range(churn_rounds):
         chief = wait_for_single_leader(live, name)
         (fresh,) = tabs(1)
         start_electors([fresh], name)
         run_py(fresh, audited)
         live.remove(chief)
+        chief_id = state(chief, name)[3]
+        closed_at[chief_id] = time.time() * 1000
         chief.close()
         live.append(fresh)
     wait_for_single_leader(live, name)
     log = sorted(audit.evaluate("() => window.audit"), key=lambda entry: entry[3])
     audit.close()
-    leading = 0
-    for index, (kind, _tab, _term, _ts) in enumerate(log):
-        leading += {"acquire": 1, "lose": -1}.get(kind, 0)
-        assert leading <= 1, f"two leaders at entry {index}: {log[max(0, index - 6):index + 4]}"
-    assert sum(1 for entry in log if entry[0] == "acquire") >= 30  # one per hand-over
-    terms = [entry[2] for entry in log if entry[0] == "acquire"]
+    leader, unsaid = None, 0
+    for index, (kind, tab, _term, ts) in enumerate(log):
+        where = f"entry {index}: {log[max(0, index - 6):index + 4]}"
+        if kind == "acquire":
+            if leader is not None:  # only a tab closed before this acquire may end without a lose
+                assert closed_at.get(leader, float("inf")) <= ts, f"two leaders at {where}"
+                unsaid += 1
+            leader = tab
+        elif kind == "lose":
+            assert tab == leader, f"{tab} lost after another tab acquired, at {where}"
+            leader = None
+    acquires = [entry for entry in log if entry[0] == "acquire"]
+    assert len(acquires) == churn_rounds + 1  # the first leader, then one per hand-over
+    terms = [entry[2] for entry in acquires]
     assert terms == sorted(terms) and len(set(terms)) == len(terms)
+    print(f"\n{churn_rounds} hand-overs, {unsaid} closed leader(s) whose lose never arrived")
 
 
 def test_isolated_tabs_do_not_share_locks_with_the_session_profile(tabs, name):

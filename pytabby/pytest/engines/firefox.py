@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 FIREFOX = "/usr/bin/firefox-esr"
 
 # Marionette on a port of the system's choosing (written to MarionetteActivePort), no
-# first-run pages, and background timers unthrottled as in Playwright's Chromium.
+# first-run pages, background timers unthrottled as in Playwright's Chromium.
 _PREFS = {
     "marionette.port": 0,
     "browser.shell.checkDefaultBrowser": False,
@@ -44,6 +44,8 @@ _PREFS = {
     "dom.min_background_timeout_value": 4,
     "dom.timeout.enable_budget_timer_throttling": False,
     "browser.tabs.remote.unloadOnLowMemory": False,
+    # Offline mode (set_offline) spares loopback connections unless told otherwise.
+    "network.disable-localhost-when-offline": True,
 }
 
 
