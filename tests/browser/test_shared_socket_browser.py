@@ -37,17 +37,20 @@ def leader_of(pages, key):
     return pages[roles.index(True)]
 
 
+CHURN = "socket"  # the key of CHURN_ROUNDS in conftest.py
+
+
 @pytest.fixture
 def quiet_server(pytabby_control):
     """Reset the server's counters; returns the connections open before the test."""
     return pytabby_control.reset()["connections"]
 
 
-def test_five_tabs_one_connection_across_20_leader_kills(tabs, pytabby_server, quiet_server, name):
+def test_five_tabs_one_connection_across_leader_kills(tabs, pytabby_server, quiet_server, name, churn_rounds):
     pages = tabs(5)
     share(pages, name)
     wait_open(pages, name)
-    for _ in range(20):
+    for _ in range(churn_rounds):
         chief = leader_of(pages, name)
         pages.remove(chief)
         chief.close()

@@ -64,6 +64,8 @@ class NavigatedAway(ScriptError):
 class Driver(Protocol):
     """What a tab needs of its engine's driver; calls act on the current window."""
 
+    reports_status: bool  # whether the page's navigation timing has the HTTP status
+
     def switch(self, handle: str) -> None: ...
 
     def execute(self, script: str, arg_text: str) -> Any:
@@ -115,7 +117,9 @@ class WindowTab:
         with self._lock:
             self._driver.switch(self._handle)
             self._driver.navigate(url)
-        # Firefox reports the status here; WebKit 2.50 leaves it undefined.
+        if not self._driver.reports_status:
+            return None
+        # Firefox reports the status here (WebKit 2.50 leaves it undefined).
         status_script = """() => performance.getEntriesByType("navigation")[0]?.responseStatus || null"""
         deadline = time.monotonic() + PAGE_LOAD_TIMEOUT
         while True:

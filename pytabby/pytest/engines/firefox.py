@@ -58,6 +58,8 @@ _IN_PAGE_REALM = "return window.eval(arguments[0]).call(window, arguments[1]);"
 class _Marionette:
     """The ``Driver`` port on a Marionette client."""
 
+    reports_status = True
+
     def __init__(self, client: Any) -> None:
         self._client = client
         self._current = str(client.current_window_handle)
