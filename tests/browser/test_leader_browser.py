@@ -107,7 +107,7 @@ def test_a_frozen_leader_is_replaced_and_fenced_when_it_wakes(tabs, name):
 
 
 def test_a_leader_whose_python_died_is_replaced_within_the_liveness_timeout(tabs, name):
-    """A real fatal error in the leader (CPython's ``Py_FatalError``: wasm ``abort``): its JS hook lets go at once.
+    """A real fatal error in the leader (a wasm ``abort()``, as a failed C assertion): its JS hook lets go at once.
 
     Not a deep ``json.loads``: its wasm stack overflow is fatal in Chromium but WebKit's bigger stack parses it.
     """
@@ -119,7 +119,7 @@ def test_a_leader_whose_python_died_is_replaced_within_the_liveness_timeout(tabs
     for page in rest:
         run_py(page, f"acquired = []; electors[{name!r}].on('acquire', lambda ev: acquired.append(ev.ts))")
     died_at, error = chief.evaluate("""() => {
-        try { pyodide.runPython("import faulthandler; faulthandler._fatal_error('the leader dies')"); }
+        try { pyodide.runPython("import faulthandler; faulthandler._sigabrt()"); }
         catch (e) { return [performance.timeOrigin + performance.now(), String(e)]; }
         return [performance.timeOrigin + performance.now(), "no error"];
     }""")
