@@ -211,7 +211,7 @@ def test_micropip_installs_the_wheel_from_its_url(open_page):
     (wheel,) = (Path(__file__).resolve().parents[2] / "web" / "dist").glob("pytabby_browser-*.whl")
     page = open_page("/bench/bare.html")
     try:
-        page.wait_for("() => window.bareReady !== undefined")
+        page.wait_for("() => window.bareReady !== undefined", timeout=120)
         page.evaluate("() => window.bareReady")
         version = page.evaluate("""async (wheel) => {
             await pyodide.loadPackage("micropip");
