@@ -21,11 +21,32 @@ if TYPE_CHECKING:  # imported on first use: a tab with only a bus never loads th
     from .websocket import BrowserSocket
 
 
-class LoopClock:
-    """Milliseconds since the epoch and timers on the running asyncio loop (the webloop in a tab)."""
+# Seconds between re-readings of the shared clock. Firefox's monotonic clock drifts from
+# performance.timeOrigin + now(): measured 7 ms off in a tab a few minutes old.
+RESYNC_SECONDS = 1.0
 
-    def __init__(self, now_ms: Callable[[], float]) -> None:
-        self.now_ms = now_ms
+
+class LoopClock:
+    """The tabs' shared clock (performance.timeOrigin + now, in ms) and timers on the running asyncio loop.
+
+    Read as time.monotonic() plus an offset, without a JS call per reading (Emscripten's
+    monotonic clock is performance.now(): 7 µs -> 0.6 µs); the offset is read again from
+    the shared clock once a second, so an engine whose two clocks drift stays within a reading.
+    """
+
+    def __init__(self, shared_ms: Callable[[], float]) -> None:
+        self._shared_ms = shared_ms
+        self._resync(time.monotonic())
+
+    def _resync(self, monotonic: float) -> None:
+        self._offset = self._shared_ms() - monotonic * 1000
+        self._synced_at = monotonic
+
+    def now_ms(self) -> float:
+        monotonic = time.monotonic()
+        if monotonic - self._synced_at > RESYNC_SECONDS:
+            self._resync(monotonic)
+        return self._offset + monotonic * 1000
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
         return current_loop().call_later(delay, callback)
@@ -37,10 +58,7 @@ def new_tab_id() -> str:
 
 class BrowserPlatform:
     def __init__(self) -> None:
-        # The tabs' shared clock (performance.timeOrigin + now) without a JS call per reading:
-        # Emscripten's monotonic clock is performance.now(), so one offset maps it (7 µs -> 0.6 µs).
-        offset = float(js.performance.timeOrigin + js.performance.now()) - time.monotonic() * 1000
-        self.clock = LoopClock(lambda: offset + time.monotonic() * 1000)
+        self.clock = LoopClock(lambda: float(js.performance.timeOrigin + js.performance.now()))
         self._locks: BrowserLocks | None = None
         self._lifecycle_handlers: list[Callable[[str, bool], None]] = []
         # One listener for every elector of the tab, attached while any listens; a worker has no such events.

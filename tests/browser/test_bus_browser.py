@@ -192,7 +192,7 @@ def test_plain_pyodide_page_runs_the_bus(tabs, shared_tabs, name):
     run_py(page, f"from pytabby import create_bus; example_bus = create_bus({name!r})")
     run_py(page, f"example_bus.publish('from-example', 1)")
     wait_py(shared_tabs[0], f"len(seen[{name!r}]) == 1")
-    assert page.page.locator("#tab-id").inner_text().startswith("tab-")
+    assert page.evaluate("() => document.querySelector('#tab-id').innerText").startswith("tab-")
 
 
 def test_pyscript_page_imports_pytabby_and_talks_to_other_tabs(open_page, shared_tabs):
@@ -211,7 +211,7 @@ def test_micropip_installs_the_wheel_from_its_url(open_page):
     (wheel,) = (Path(__file__).resolve().parents[2] / "web" / "dist").glob("pytabby_browser-*.whl")
     page = open_page("/bench/bare.html")
     try:
-        page.wait_for("() => window.bareReady !== undefined")
+        page.wait_for("() => window.bareReady !== undefined", timeout=120)
         page.evaluate("() => window.bareReady")
         version = page.evaluate("""async (wheel) => {
             await pyodide.loadPackage("micropip");

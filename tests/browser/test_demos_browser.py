@@ -48,7 +48,7 @@ def test_dashboard_three_tabs_plot_the_same_ticks_from_one_connection(tabs, pyta
 
 def test_chat_demo_keeps_its_socket_through_a_back_forward_cache_pagehide(tabs):
     """A persisted pagehide (bfcache) must not close the demo: the library steps down and rejoins itself."""
-    (page,) = tabs(1, url="/", isolated=True)
+    (page,) = tabs(1, url="/")  # the only chat tab open: it leads
     page.wait_for("() => document.querySelector('#pytabby-status').className === 'ready'")
     wait_py(page, "chat.sock.state == 'open'")
     page.evaluate("() => window.dispatchEvent(new PageTransitionEvent('pagehide', {persisted: true}))")

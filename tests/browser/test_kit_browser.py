@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from pytabby.pytest import PyError, TabCrashed, run_py, wait_for_leader, wait_py
+from pytabby.pytest import PyError, TabCrashed, Unsupported, run_py, wait_for_leader, wait_py
 
 
 def crash(tab) -> None:
-    """Kill the tab's renderer as a crash would: no pagehide, no unload (Chromium only: ``.page`` skips elsewhere).
+    """Kill the tab's renderer as a crash would: no pagehide, no unload (Chromium only).
 
     chrome://crash is a debug URL the renderer acts on at once, without navigating away;
     CDP ``Page.crash`` would do the same but its reply never comes.
@@ -19,7 +19,14 @@ def crash(tab) -> None:
         tab.page.goto("chrome://crash")
 
 
-def test_a_crashed_leader_tab_hands_over_and_is_reported_as_crashed(tabs, name):
+def crash_supported(engine: str) -> None:
+    """Checked before any tab boots: only Chromium's renderer can be crashed from the test."""
+    if engine != "chromium":
+        raise Unsupported(f"{engine}'s driver cannot crash a tab's renderer (no chrome://crash, no CDP)")
+
+
+def test_a_crashed_leader_tab_hands_over_and_is_reported_as_crashed(tabs, pytabby_engine, name):
+    crash_supported(pytabby_engine.name)
     pages = tabs(3)
     for page in pages:
         run_py(page, f"from pytabby import create_leader_elector; le = create_leader_elector({name!r}).start()")
@@ -29,7 +36,7 @@ def test_a_crashed_leader_tab_hands_over_and_is_reported_as_crashed(tabs, name):
     rest = [page for page in pages if page is not chief]
     successor = wait_for_leader(rest, "le")
     assert run_py(successor, "le.term") == run_py(rest[0], "le.term")
-    with pytest.raises(TabCrashed, match=r"chromium tab \d+ /playground.html crashed(.|\n)*last words of the leader"):
+    with pytest.raises(TabCrashed, match=rf"{chief.engine} tab \d+ /playground.html crashed(.|\n)*last words of the leader"):
         run_py(chief, "1")
 
 
@@ -42,6 +49,6 @@ def test_wait_py_names_the_condition_that_raised_with_the_tabs_traceback(tabs):
 
 def test_wait_py_names_the_condition_that_never_held(tabs):
     (page,) = tabs(1)
-    with pytest.raises(TimeoutError, match=r"wait_py: 'False' still false in chromium tab \d+ /playground.html "
+    with pytest.raises(TimeoutError, match=rf"wait_py: 'False' still false in {page.engine} tab \d+ /playground.html "
                                            r"after 0.5 s"):
         wait_py(page, "False", timeout=0.5)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from pytabby.pytest import PyError, freeze, run_py, wait_for_leader, wait_py
 
+CHURN = "election"  # the key of CHURN_ROUNDS in conftest.py
 FAST_LIVENESS = "heartbeat_interval=0.25, liveness_timeout=1.5"
 
 
-def start_electors(pages, key, options=""):
+def start_electors(pages, key, options="", before_start=""):
     for page in pages:
         run_py(page, f"""
 from pytabby import create_leader_elector
@@ -18,6 +21,7 @@ events = globals().setdefault("events", {{}})
 events[{key!r}] = []
 electors[{key!r}] = create_leader_elector({key!r}{", " + options if options else ""})
 electors[{key!r}].on_all(lambda ev: events[{key!r}].append([ev.type, ev.leader_id, ev.term]))
+{before_start}
 electors[{key!r}].start()
 """)
 
@@ -103,7 +107,10 @@ def test_a_frozen_leader_is_replaced_and_fenced_when_it_wakes(tabs, name):
 
 
 def test_a_leader_whose_python_died_is_replaced_within_the_liveness_timeout(tabs, name):
-    """A real fatal error (wasm stack overflow in json.loads) in the leader: its JS hook lets go at once."""
+    """A real fatal error in the leader (a wasm ``abort()``, as a failed C assertion): its JS hook lets go at once.
+
+    Not a deep ``json.loads``: its wasm stack overflow is fatal in Chromium but WebKit's bigger stack parses it.
+    """
     pages = tabs(3)
     start_electors(pages, name)  # default liveness_timeout: 5 s
     chief = wait_for_single_leader(pages, name)
@@ -112,7 +119,7 @@ def test_a_leader_whose_python_died_is_replaced_within_the_liveness_timeout(tabs
     for page in rest:
         run_py(page, f"acquired = []; electors[{name!r}].on('acquire', lambda ev: acquired.append(ev.ts))")
     died_at, error = chief.evaluate("""() => {
-        try { pyodide.runPython("import json; json.loads('[' * 20000 + ']' * 20000)"); }
+        try { pyodide.runPython("import faulthandler; faulthandler._sigabrt()"); }
         catch (e) { return [performance.timeOrigin + performance.now(), String(e)]; }
         return [performance.timeOrigin + performance.now(), "no error"];
     }""")
@@ -166,14 +173,23 @@ def test_freeze_and_resume_events_abdicate_and_rejoin(tabs, name):
 
 def test_without_web_locks_start_raises_a_clear_error(tabs, name):
     (page,) = tabs(1)
-    page.evaluate("() => Object.defineProperty(navigator, 'locks', {value: undefined})")
-    with pytest.raises(PyError, match="LeaderElectionUnavailable: this browser has no Web Locks API"):
-        start_electors([page], name)
-    assert run_py(page, f"electors[{name!r}].started") is False
+    page.evaluate("() => Object.defineProperty(navigator, 'locks', {value: undefined, configurable: true})")
+    try:
+        with pytest.raises(PyError, match="LeaderElectionUnavailable: this browser has no Web Locks API"):
+            start_electors([page], name)
+        assert run_py(page, f"electors[{name!r}].started") is False
+    finally:  # the prototype's getter again: the tab goes back to the pool
+        page.evaluate("() => { delete navigator.locks; }")
 
 
-def test_churn_close_the_leader_and_open_a_tab_30_times_never_two_leaders(tabs, open_page, name):
-    """An observer page logs every acquire/lose with the shared clock; leadership intervals never overlap."""
+def test_churn_close_the_leader_and_open_a_tab_every_round_never_two_leaders(tabs, open_page, name, churn_rounds):
+    """An observer page logs every acquire/lose with the shared clock; leadership intervals never overlap.
+
+    A closed leader's own ``lose`` may never arrive: Firefox drops what a closing tab posts late in
+    its pagehide (measured: a handler's later BroadcastChannel posts lost in 17 of 20 closes). Its
+    leadership then ends at the test's close call, which must come before the next ``acquire``; a
+    ``lose`` that does arrive after another tab's ``acquire`` is an overlap.
+    """
     audit = open_page("/raw.html")
     audit.evaluate("""(name) => {
         window.audit = [];
@@ -187,28 +203,37 @@ audit = js.BroadcastChannel.new("audit-{name}")
 electors[{name!r}].on_all(lambda ev: audit.postMessage(to_js([ev.type, electors[{name!r}].tab_id, ev.term,
     js.performance.timeOrigin + js.performance.now()])))
 """
-    start_electors(pages, name)
-    for page in pages:
-        run_py(page, audited)
+    start_electors(pages, name, before_start=audited)
     live = list(pages)
-    for _ in range(30):
+    closed_at: dict[str, float] = {}  # tab id -> when the test closed it (ms, the machine's clock)
+    for _ in range(churn_rounds):
         chief = wait_for_single_leader(live, name)
         (fresh,) = tabs(1)
-        start_electors([fresh], name)
-        run_py(fresh, audited)
+        start_electors([fresh], name, before_start=audited)
         live.remove(chief)
+        chief_id = state(chief, name)[3]
+        closed_at[chief_id] = time.time() * 1000
         chief.close()
         live.append(fresh)
     wait_for_single_leader(live, name)
     log = sorted(audit.evaluate("() => window.audit"), key=lambda entry: entry[3])
     audit.close()
-    leading = 0
-    for kind, _tab, _term, _ts in log:
-        leading += {"acquire": 1, "lose": -1}.get(kind, 0)
-        assert leading <= 1, log
-    assert sum(1 for entry in log if entry[0] == "acquire") >= 30  # one per hand-over
-    terms = [entry[2] for entry in log if entry[0] == "acquire"]
+    leader, unsaid = None, 0
+    for index, (kind, tab, _term, ts) in enumerate(log):
+        where = f"entry {index}: {log[max(0, index - 6):index + 4]}"
+        if kind == "acquire":
+            if leader is not None:  # only a tab closed before this acquire may end without a lose
+                assert closed_at.get(leader, float("inf")) <= ts, f"two leaders at {where}"
+                unsaid += 1
+            leader = tab
+        elif kind == "lose":
+            assert tab == leader, f"{tab} lost after another tab acquired, at {where}"
+            leader = None
+    acquires = [entry for entry in log if entry[0] == "acquire"]
+    assert len(acquires) == churn_rounds + 1  # the first leader, then one per hand-over
+    terms = [entry[2] for entry in acquires]
     assert terms == sorted(terms) and len(set(terms)) == len(terms)
+    print(f"\n{churn_rounds} hand-overs, {unsaid} closed leader(s) whose lose never arrived")
 
 
 def test_isolated_tabs_do_not_share_locks_with_the_session_profile(tabs, name):

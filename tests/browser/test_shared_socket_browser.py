@@ -37,17 +37,20 @@ def leader_of(pages, key):
     return pages[roles.index(True)]
 
 
+CHURN = "socket"  # the key of CHURN_ROUNDS in conftest.py
+
+
 @pytest.fixture
 def quiet_server(pytabby_control):
     """Reset the server's counters; returns the connections open before the test."""
     return pytabby_control.reset()["connections"]
 
 
-def test_five_tabs_one_connection_across_20_leader_kills(tabs, pytabby_server, quiet_server, name):
+def test_five_tabs_one_connection_across_leader_kills(tabs, pytabby_server, quiet_server, name, churn_rounds):
     pages = tabs(5)
     share(pages, name)
     wait_open(pages, name)
-    for _ in range(20):
+    for _ in range(churn_rounds):
         chief = leader_of(pages, name)
         pages.remove(chief)
         chief.close()
@@ -166,13 +169,13 @@ def test_closing_a_shared_socket_leaves_no_live_proxy(tabs, name):
 
 
 def test_while_offline_reconnects_fail_and_back_online_the_queue_flushes(tabs, pytabby_control, name):
-    """Chromium's offline emulation keeps open WebSockets (measured) but fails new ones."""
+    """Offline (Chromium's emulation, Firefox's own offline mode) fails new connections; WebKit's driver has none."""
 
     pages = tabs(2)  # offline applies to the whole profile: no other test has tabs open meanwhile
     share(pages, name, "backoff=lambda: iter([0.1] * 10_000)")
     wait_open(pages, name)
     leader = leader_of(pages, name)
-    leader.page.context.set_offline(True)
+    leader.set_offline(True)
     try:
         attempts = run_py(leader, f"socks[{name!r}].connect_attempts")
         pytabby_control.outage(0.1)  # the one connection drops
@@ -180,6 +183,6 @@ def test_while_offline_reconnects_fail_and_back_online_the_queue_flushes(tabs, p
         assert run_py(leader, f"socks[{name!r}].state") == "reconnecting"  # ...and all failed
         run_py(pages[1], f"socks[{name!r}].send('queued while offline')")
     finally:
-        leader.page.context.set_offline(False)
+        leader.set_offline(False)
     for page in pages:
         wait_py(page, f"socks[{name!r}].state == 'open' and 'queued while offline' in inbox[{name!r}]")

@@ -34,7 +34,7 @@ def test_a_worker_and_a_main_thread_tab_share_bus_election_and_socket(tabs, open
     (main,) = tabs(1)
     worker_page = open_page("/worker-example.html")
     try:
-        worker_page.wait_for("() => window.workerReady !== undefined")
+        worker_page.wait_for("() => window.workerReady !== undefined", timeout=120)  # WebKit: over 20 s under load
         worker_page.evaluate("() => window.workerReady")
         setup = SETUP.replace("NAME", repr(name))
         main_id = run_py(main, setup)

@@ -64,6 +64,8 @@ class NavigatedAway(ScriptError):
 class Driver(Protocol):
     """What a tab needs of its engine's driver; calls act on the current window."""
 
+    reports_status: bool  # whether the page's navigation timing has the HTTP status
+
     def switch(self, handle: str) -> None: ...
 
     def execute(self, script: str, arg_text: str) -> Any:
@@ -90,6 +92,7 @@ class WindowTab:
         self._number = number
         self._url = "about:blank"
         self._closed = False
+        self._last_console: list[str] = []
 
     @property
     def engine(self) -> EngineName:
@@ -114,7 +117,9 @@ class WindowTab:
         with self._lock:
             self._driver.switch(self._handle)
             self._driver.navigate(url)
-        # Firefox reports the status here; WebKit 2.50 leaves it undefined.
+        if not self._driver.reports_status:
+            return None
+        # Firefox reports the status here (WebKit 2.50 leaves it undefined).
         status_script = """() => performance.getEntriesByType("navigation")[0]?.responseStatus || null"""
         deadline = time.monotonic() + PAGE_LOAD_TIMEOUT
         while True:
@@ -154,7 +159,9 @@ class WindowTab:
             return False
 
     def console(self) -> list[str]:
-        return list(self.evaluate("() => window.__pytabbyConsole"))
+        if self._closed:
+            return list(self._last_console)
+        return list(self.evaluate("() => window.__pytabbyConsole") or [])
 
     def screenshot(self, path: Path) -> None:
         with self._lock:
@@ -164,6 +171,10 @@ class WindowTab:
     def close(self) -> None:
         if self._closed:
             return
+        try:  # kept for a failed test's report: the window's log goes with it
+            self._last_console = self.console()
+        except Exception:
+            pass  # a page that cannot answer any more leaves the log read before
         self._closed = True
         with self._lock:
             if self._handle in self._driver.window_handles():
@@ -176,6 +187,13 @@ class WindowTab:
             with self._lock:
                 self._closed = self._handle not in self._driver.window_handles()
         return self._closed
+
+    def set_offline(self, offline: bool) -> None:
+        set_offline = getattr(self._driver, "set_offline", None)
+        if set_offline is None:
+            raise Unsupported(f"{self._engine}'s driver cannot take the browser offline")
+        with self._lock:
+            set_offline(offline)
 
     def freeze(self) -> Any:
         raise Unsupported(

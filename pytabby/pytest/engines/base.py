@@ -71,6 +71,13 @@ class Tab(Protocol):
     @property
     def closed(self) -> bool: ...
 
+    def set_offline(self, offline: bool) -> None:
+        """Take the whole browser profile off the network (or back on): new connections fail.
+
+        ``Unsupported`` where the driver cannot (WebKit's WebDriver).
+        """
+        ...
+
     def freeze(self) -> Any:
         """Halt the page's JavaScript (its Web Locks stay held); returns an object whose ``unfreeze()`` resumes.
 

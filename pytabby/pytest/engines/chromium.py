@@ -81,6 +81,9 @@ class ChromiumTab:
     def closed(self) -> bool:
         return self._page.is_closed()
 
+    def set_offline(self, offline: bool) -> None:
+        self._page.context.set_offline(offline)  # open WebSockets stay open (measured)
+
     def freeze(self) -> Frozen:
         return Frozen(self._page)
 

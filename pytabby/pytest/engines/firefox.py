@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 FIREFOX = "/usr/bin/firefox-esr"
 
 # Marionette on a port of the system's choosing (written to MarionetteActivePort), no
-# first-run pages, and background timers unthrottled as in Playwright's Chromium.
+# first-run pages, background timers unthrottled as in Playwright's Chromium.
 _PREFS = {
     "marionette.port": 0,
     "browser.shell.checkDefaultBrowser": False,
@@ -44,6 +44,8 @@ _PREFS = {
     "dom.min_background_timeout_value": 4,
     "dom.timeout.enable_budget_timer_throttling": False,
     "browser.tabs.remote.unloadOnLowMemory": False,
+    # Offline mode (set_offline) spares loopback connections unless told otherwise.
+    "network.disable-localhost-when-offline": True,
 }
 
 
@@ -55,6 +57,8 @@ _IN_PAGE_REALM = "return window.eval(arguments[0]).call(window, arguments[1]);"
 
 class _Marionette:
     """The ``Driver`` port on a Marionette client."""
+
+    reports_status = True
 
     def __init__(self, client: Any) -> None:
         self._client = client
@@ -92,6 +96,13 @@ class _Marionette:
     def window_handles(self) -> list[str]:
         return list(self._client.window_handles)
 
+    def set_offline(self, offline: bool) -> None:
+        """Firefox's own offline mode (File > Work Offline), set in the browser's chrome context."""
+        with self._client.using_context("chrome"):
+            self._client.execute_script(
+                "Services.io.manageOfflineStatus = false; Services.io.offline = arguments[0];", script_args=[offline]
+            )
+
     def screenshot_png(self) -> bytes:
         return bytes(self._client.screenshot(format="binary", full=False))
 
@@ -106,7 +117,9 @@ class FirefoxEngine:
         (self._profile / "user.js").write_text(
             "".join(f"user_pref({_js(name)}, {_js(value)});\n" for name, value in _PREFS.items())
         )
-        args = [executable, "--marionette", "--no-remote", "--profile", str(self._profile)]
+        # System access: the chrome context, for the browser's own offline mode (set_offline).
+        args = [executable, "--marionette", "--remote-allow-system-access", "--no-remote", "--profile",
+                str(self._profile)]
         self._process = subprocess.Popen(
             [*args, "--headless"] if headless else args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
