@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -46,7 +47,14 @@ def quiet_server(pytabby_control):
     return pytabby_control.reset()["connections"]
 
 
-def test_five_tabs_one_connection_across_leader_kills(tabs, pytabby_server, quiet_server, name, churn_rounds):
+# Firefox may send a closing tab's WebSocket close only at window teardown, after the lock it
+# released in pagehide has made the next leader connect (measured: 1 in 8 kills): for those
+# milliseconds the server counts the closing socket beside the new leader's.
+OVERLAP_AT_HAND_OVER = {"chromium": 0, "firefox": 1, "webkit": 0}
+
+
+def test_five_tabs_one_connection_across_leader_kills(tabs, pytabby_server, pytabby_engine, quiet_server, name,
+                                                       churn_rounds):
     pages = tabs(5)
     share(pages, name)
     wait_open(pages, name)
@@ -58,7 +66,16 @@ def test_five_tabs_one_connection_across_leader_kills(tabs, pytabby_server, quie
         share([fresh], name)
         pages.append(fresh)
         wait_open(pages, name)
-    assert server_stats(pytabby_server)["peak_connections"] - quiet_server == 1
+        wait_for_connections(pytabby_server, quiet_server + 1)  # the old leader's socket is gone
+    peak = server_stats(pytabby_server)["peak_connections"] - quiet_server
+    assert 1 <= peak <= 1 + OVERLAP_AT_HAND_OVER[pytabby_engine.name], peak
+
+
+def wait_for_connections(server, count, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while (now := server_stats(server)["connections"]) != count:
+        assert time.monotonic() < deadline, f"the server holds {now} connections, not {count}"
+        time.sleep(0.02)
 
 
 def test_server_frames_reach_every_tab_exactly_once_binary_intact(tabs, pytabby_control, name):
