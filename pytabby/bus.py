@@ -20,7 +20,7 @@ import logging
 from typing import Any, TypedDict, Unpack
 
 from ._core.buffer import Overflow, check_buffer_args
-from ._core.envelope import Message, decode_all, encode, encode_batch
+from ._core.envelope import Message, checked_message, decode_all, encode, encode_batch
 from ._ports import Platform
 from ._closeable import Closeable
 from ._runtime import default_platform
@@ -53,6 +53,8 @@ class TabBus(Closeable):
         platform = platform or default_platform()
         self._channel_name = channel
         self._tab_id = tab_id or platform.new_tab_id()
+        if not isinstance(self._tab_id, str):
+            raise TypeError(f"tab_id must be a str, got {self._tab_id!r}")
         self._platform = platform
         self._clock = platform.clock
         self._seq = itertools.count()
@@ -114,14 +116,15 @@ class TabBus(Closeable):
 
     def publish(self, type: str, payload: Any = None) -> Message:
         """Send to every tab, this one included; ``TypeError`` (nothing sent) for a bad payload."""
-        self._check_open("publish")
+        if self._closed:
+            self._check_open("publish")
         seq = next(self._seq)
         wire = encode(type, payload, tab_id=self._tab_id, ts=self._clock.now_ms(), seq=seq)
         # The turn's first message (or every one, uncoalesced) leaves at once, before any other work.
         post_now = not (self._coalesce and self._turn_open)
         if post_now:
             self._post_now(wire)
-        message = Message(type=type, payload=payload, tab_id=self._tab_id, ts=wire["ts"], seq=seq)
+        message = checked_message(type, payload, self._tab_id, wire["ts"], seq)  # encode checked type
         if not self._coalesce:
             self._platform.defer(lambda: self._deliver(message))
             return message
@@ -194,8 +197,7 @@ class TabBus(Closeable):
         if self._closed:
             return
         self._handlers.emit(message.type, message)
-        if self._streams:
-            self._streams.push(message)
+        self._streams.push(message)
 
     def close(self) -> None:
         """Leave the channel; open streams end after their buffered messages. Idempotent."""

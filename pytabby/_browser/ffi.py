@@ -88,13 +88,14 @@ class Microtasks:
     def __init__(self) -> None:
         self._pending: list[Callable[[], None]] = []
         self._proxy: JsProxy | None = None  # made on first use; never destroyed (like FATAL's set)
+        self._queue = js.queueMicrotask
 
     def defer(self, callback: Callable[[], None]) -> None:
         self._pending.append(callback)
         if len(self._pending) == 1:
             if self._proxy is None:
                 self._proxy = create_proxy(self._run)
-            js.queueMicrotask(self._proxy)
+            self._queue(self._proxy)
 
     def _run(self) -> None:
         pending, self._pending = self._pending, []

@@ -19,6 +19,7 @@ should too.
 from __future__ import annotations
 
 import json
+import json.scanner
 import re
 from typing import Any
 
@@ -29,6 +30,8 @@ MAX_JSON_DEPTH = 64
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)  # brackets inside strings do not nest
 _NON_BRACKETS = re.compile(r"[^\[\]{}]+")
 _INNERMOST_PAIR = re.compile(r"[\[{][\]}]")
+# json.loads's own C scanner, without its Python wrappers (typeshed types the argument oddly).
+_scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 
 
 class JSONTooDeepError(PytabbyError, ValueError):
@@ -66,6 +69,12 @@ def loads(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """``json.loads`` that raises ``JSONTooDeepError`` instead of parsing text nested past ``max_depth``."""
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode()
-    if depth_exceeds(text, max_depth):
+    if text.count("[") + text.count("{") > max_depth and depth_exceeds(text, max_depth):
         raise JSONTooDeepError(max_depth)
-    return json.loads(text)
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:
+        end = -1
+    if end == len(text):
+        return value
+    return json.loads(text)  # surrounding whitespace (valid) or invalid text (json's own error)
