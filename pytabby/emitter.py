@@ -65,19 +65,19 @@ class Emitter(Generic[T]):
         # Copy: a handler may unsubscribe (itself or others) while we iterate.
         keyed = self._by_key.get(key)
         entries = [*keyed, *self._all] if keyed else self._all[:]
-        for entry in entries:
-            self._call(entry.handler, value)
+        for entry in entries:  # the call inline: a function call per handler and message shows in bursts
+            try:
+                result = entry.handler(value)
+            except Exception as exc:
+                report_handler_error(exc, entry.handler, self._what)
+                continue
+            if result is not None and inspect.isawaitable(result):
+                self._keep(result, entry.handler)
 
-    def _call(self, handler: Handler[T], value: T) -> None:
-        try:
-            result = handler(value)
-        except Exception as exc:
-            report_handler_error(exc, handler, self._what)
-            return
-        if result is not None and inspect.isawaitable(result):
-            task = asyncio.ensure_future(result, loop=current_loop())
-            self._tasks.add(task)
-            task.add_done_callback(lambda done: self._task_done(done, handler))
+    def _keep(self, awaitable: Any, handler: Handler[T]) -> None:
+        task = asyncio.ensure_future(awaitable, loop=current_loop())
+        self._tasks.add(task)
+        task.add_done_callback(lambda done: self._task_done(done, handler))
 
     def _task_done(self, task: asyncio.Future[Any], handler: Handler[T]) -> None:
         self._tasks.discard(task)

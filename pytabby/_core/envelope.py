@@ -31,6 +31,7 @@ MAX_EXACT_INT = 2**53  # JSON.parse turns larger ints into inexact numbers
 
 _SCALARS = (type(None), bool, int, float, str, bytes)
 _BINARY = (bytes, bytearray, memoryview)
+_TEXT_SCALARS = frozenset((str, bool, type(None)))  # JSON carries them exactly, whatever their value
 
 
 class JsonText(str):
@@ -122,7 +123,7 @@ def encode(type: str, payload: Any, *, tab_id: str, ts: float, seq: int) -> dict
     if not isinstance(type, str) or not type:
         raise TypeError(f"message type must be a non-empty str, got {type!r}")
     wire = {"type": type, "payload": payload, "tabId": tab_id, "ts": ts, "v": PROTOCOL_VERSION, "seq": seq}
-    if check_payload(payload):
+    if payload.__class__ in _TEXT_SCALARS or check_payload(payload):  # the first test spares a call
         wire["plain"] = True  # JSON carries it exactly: the browser edge may cross it as JSON text
     return wire
 
@@ -163,7 +164,13 @@ def decode_all(raw: Any) -> list[Message | MalformedEnvelopeError]:
     if not isinstance(inner, list):
         return [MalformedEnvelopeError("a batch's payload must be a list", raw)]
     # Whatever bounded JSON decodes to is a valid payload, so JSON batches skip the payload walk.
-    return [_decode_or_error(item, trusted_payload=from_json) for item in inner]
+    items: list[Message | MalformedEnvelopeError] = []
+    for item in inner:
+        try:
+            items.append(decode(item, trusted_payload=from_json))
+        except MalformedEnvelopeError as exc:
+            items.append(exc)
+    return items
 
 
 def _decode_or_error(raw: Any, trusted_payload: bool) -> Message | MalformedEnvelopeError:
