@@ -37,6 +37,8 @@ LOCK = "pyodide-lock.json"
 NOT_SERVED = {LOCK, "package.json", "README.md", "console.html", "console-v2.html"}
 NOT_SERVED_SUFFIXES = (".d.ts", ".map")
 FROM_PYPI = ("micropip", "packaging")
+# Modules no tab imports (the test kit, the server, the CLI): shipped without byte code.
+NOT_IN_TABS = ("pytabby/pytest/", "pytabby/server/", "pytabby/testing/", "pytabby/_dist.py", "pytabby/__main__.py")
 # Files of an installed distribution that are the installer's, not the wheel's.
 INSTALLER_FILES = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}
 
@@ -140,14 +142,17 @@ process.stdout.write(JSON.stringify(compiled));
 """
 
 
-def add_bytecode(wheel: Path, pyodide: Path) -> None:
+def add_bytecode(wheel: Path, pyodide: Path, skip: tuple[str, ...] = NOT_IN_TABS) -> None:
     """Add the wheel's modules compiled by ``pyodide``'s Python (run by node) to the wheel and its RECORD.
 
     Unchecked-hash ``.pyc`` files: the import system loads them without reading the source first.
+    Modules whose path starts with one of ``skip`` stay source only (each ``.pyc`` costs every tab
+    download and memory).
     """
     with zipfile.ZipFile(wheel) as old:
         entries = {name: old.read(name) for name in old.namelist()}
-    sources = {name: data.decode() for name, data in entries.items() if name.endswith(".py")}
+    sources = {name: data.decode() for name, data in entries.items()
+               if name.endswith(".py") and not name.startswith(skip)}
     result = subprocess.run(["node", "--input-type=module", "-e", _COMPILE_JS, str(pyodide)],
                             input=json.dumps(sources), capture_output=True, text=True)
     if result.returncode != 0:
