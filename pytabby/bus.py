@@ -20,7 +20,7 @@ import logging
 from typing import Any, TypedDict, Unpack
 
 from ._core.buffer import Overflow, check_buffer_args
-from ._core.envelope import Message, decode_all, encode, encode_batch
+from ._core.envelope import Message, checked_message, decode_all, encode, encode_batch
 from ._ports import Platform
 from ._closeable import Closeable
 from ._runtime import default_platform
@@ -53,17 +53,20 @@ class TabBus(Closeable):
         platform = platform or default_platform()
         self._channel_name = channel
         self._tab_id = tab_id or platform.new_tab_id()
+        if not isinstance(self._tab_id, str):
+            raise TypeError(f"tab_id must be a str, got {self._tab_id!r}")
         self._platform = platform
-        self._clock = platform.clock
         self._seq = itertools.count()
         self._handlers: Emitter[Message] = Emitter("bus")
         self._malformed_handlers: Emitter[MalformedEnvelopeError] = Emitter("bus malformed")
         self._streams: StreamSet[Message] = StreamSet(platform.clock, buffer, overflow)
         self._malformed = 0
         self._coalesce = coalesce
-        self._outgoing: list[tuple[dict[str, Any], Message]] = []
-        self._posted: list[Message] = []  # posted in this turn, delivered here at its end
-        self._turn_open = False  # a flush is pending: what is published now is batched
+        self._now_ms = platform.clock.now_ms
+        self._outgoing: list[dict[str, Any]] = []  # wires batched in this turn, posted at its end
+        self._local: list[Message] = []  # published in this turn, delivered here at its end
+        self._flush_pending = False
+        self._batching = False  # coalescing, and this turn already posted: what is published now waits
         self._channel = platform.open_channel(channel, self._on_raw, self._on_unreadable)
         self._closed = False
 
@@ -114,25 +117,23 @@ class TabBus(Closeable):
 
     def publish(self, type: str, payload: Any = None) -> Message:
         """Send to every tab, this one included; ``TypeError`` (nothing sent) for a bad payload."""
-        self._check_open("publish")
+        if self._closed:
+            self._check_open("publish")
         seq = next(self._seq)
-        wire = encode(type, payload, tab_id=self._tab_id, ts=self._clock.now_ms(), seq=seq)
-        # The turn's first message (or every one, uncoalesced) leaves at once, before any other work.
-        post_now = not (self._coalesce and self._turn_open)
-        if post_now:
+        ts = self._now_ms()
+        wire = encode(type, payload, tab_id=self._tab_id, ts=ts, seq=seq)
+        if self._batching:
+            self._outgoing.append(wire)
+            if len(self._outgoing) >= MAX_BATCH:
+                self._post_outgoing()  # a long burst: let other tabs start on it while this one goes on
+        else:  # the turn's first message (or every one, uncoalesced) leaves at once, before any other work
             self._post_now(wire)
-        message = Message(type=type, payload=payload, tab_id=self._tab_id, ts=wire["ts"], seq=seq)
-        if not self._coalesce:
-            self._platform.defer(lambda: self._deliver(message))
-            return message
-        if post_now:
-            self._turn_open = True
-            self._platform.defer(self._flush)
-            self._posted.append(message)
-            return message
-        self._outgoing.append((wire, message))
-        if len(self._outgoing) >= MAX_BATCH:
-            self._post_outgoing()  # a long burst: let other tabs start on it while this one goes on
+            if not self._flush_pending:
+                self._flush_pending = True
+                self._batching = self._coalesce
+                self._platform.defer(self._flush)
+        message = checked_message(type, payload, self._tab_id, ts, seq)  # encode checked type
+        self._local.append(message)
         return message
 
     def _post_now(self, wire: dict[str, Any]) -> None:
@@ -148,18 +149,16 @@ class TabBus(Closeable):
         if not outgoing or self._channel_closed:
             return
         if len(outgoing) == 1:
-            self._channel.post(outgoing[0][0])
+            self._channel.post(outgoing[0])
         else:
-            wires = [wire for wire, _ in outgoing]
-            self._channel.post(encode_batch(wires, tab_id=self._tab_id, ts=wires[0]["ts"]))
-        self._posted.extend(message for _, message in outgoing)
+            self._channel.post(encode_batch(outgoing, tab_id=self._tab_id, ts=outgoing[0]["ts"]))
 
     def _flush(self) -> None:
         """Post what this turn published (one object, or batches), then deliver it here, in order."""
-        self._turn_open = False
+        self._flush_pending = self._batching = False
         self._post_outgoing()
-        posted, self._posted = self._posted, []
-        for message in posted:
+        local, self._local = self._local, []
+        for message in local:
             self._deliver(message)
 
     def stream(
@@ -179,8 +178,9 @@ class TabBus(Closeable):
                 return
             if isinstance(item, MalformedEnvelopeError):
                 self._report(item)
-            else:
-                self._deliver(item)
+            else:  # _deliver inline: a burst delivers hundreds per event
+                self._handlers.emit(item.type, item)
+                self._streams.push(item)
 
     def _on_unreadable(self, reason: str) -> None:
         self._report(MalformedEnvelopeError(reason, None))
@@ -194,8 +194,7 @@ class TabBus(Closeable):
         if self._closed:
             return
         self._handlers.emit(message.type, message)
-        if self._streams:
-            self._streams.push(message)
+        self._streams.push(message)
 
     def close(self) -> None:
         """Leave the channel; open streams end after their buffered messages. Idempotent."""

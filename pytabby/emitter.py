@@ -38,8 +38,8 @@ class Emitter(Generic[T]):
 
     def __init__(self, what: str) -> None:
         self._what = what
-        self._by_key: dict[str, list[Handler[T]]] = {}
-        self._all: list[Handler[T]] = []
+        self._by_key: dict[str, list[_Entry]] = {}
+        self._all: list[_Entry] = []
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def on(self, key: str, handler: Handler[T]) -> Unsubscribe:
@@ -48,7 +48,7 @@ class Emitter(Generic[T]):
     def on_all(self, handler: Handler[T]) -> Unsubscribe:
         return self._add(self._all, handler)
 
-    def _add(self, handlers: list[Handler[T]], handler: Handler[T]) -> Unsubscribe:
+    def _add(self, handlers: list[_Entry], handler: Handler[T]) -> Unsubscribe:
         if not callable(handler):
             raise TypeError(f"handler must be callable, got {handler!r}")
         # A wrapper object per subscription: the same function subscribed twice is two subscriptions.
@@ -64,20 +64,20 @@ class Emitter(Generic[T]):
     def emit(self, key: str, value: T) -> None:
         # Copy: a handler may unsubscribe (itself or others) while we iterate.
         keyed = self._by_key.get(key)
-        handlers = [*keyed, *self._all] if keyed else self._all[:]
-        for handler in handlers:
-            self._call(handler, value)
+        entries = [*keyed, *self._all] if keyed else self._all[:]
+        for entry in entries:  # the call inline: a function call per handler and message shows in bursts
+            try:
+                result = entry.handler(value)
+            except Exception as exc:
+                report_handler_error(exc, entry.handler, self._what)
+                continue
+            if result is not None and inspect.isawaitable(result):
+                self._keep(result, entry.handler)
 
-    def _call(self, handler: Handler[T], value: T) -> None:
-        try:
-            result = handler(value)
-        except Exception as exc:
-            report_handler_error(exc, handler, self._what)
-            return
-        if result is not None and inspect.isawaitable(result):
-            task = asyncio.ensure_future(result, loop=current_loop())
-            self._tasks.add(task)
-            task.add_done_callback(lambda done: self._task_done(done, handler))
+    def _keep(self, awaitable: Any, handler: Handler[T]) -> None:
+        task = asyncio.ensure_future(awaitable, loop=current_loop())
+        self._tasks.add(task)
+        task.add_done_callback(lambda done: self._task_done(done, handler))
 
     def _task_done(self, task: asyncio.Future[Any], handler: Handler[T]) -> None:
         self._tasks.discard(task)
@@ -95,9 +95,6 @@ class _Entry:
 
     def __init__(self, handler: Callable[[Any], Any]) -> None:
         self.handler = handler
-
-    def __call__(self, value: Any) -> Any:
-        return self.handler(value)
 
     def __repr__(self) -> str:
         return repr(self.handler)
@@ -218,6 +215,8 @@ class StreamSet(Generic[T]):
         self._streams.pop(stream, None)
 
     def push(self, item: T) -> None:
+        if not self._streams:
+            return
         for stream, accept in list(self._streams.items()):
             if accept is None or accept(item):
                 stream.push(item)

@@ -9,6 +9,8 @@ import js
 import pyodide_js
 from pyodide.ffi import JsProxy, create_once_callable, create_proxy, jsnull, to_js
 
+from .._loop import current_loop
+
 _live_proxies = 0
 
 
@@ -73,6 +75,39 @@ def on_settled(promise: Any, callback: Callable[[Any], None]) -> None:
     In a microtask, before the next task; the callback's proxy is destroyed once it ran.
     """
     _on_settled(promise, create_once_callable(callback))
+
+
+class Microtasks:
+    """Callbacks run in a microtask through one proxy kept for the tab's life.
+
+    ``create_once_callable`` per call would make and destroy a proxy each time (~20 µs a
+    message at a low rate). Callbacks deferred in one task share one microtask, in order;
+    one deferred while they run gets a microtask of its own, after those JS queued meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[Callable[[], None]] = []
+        self._proxy: JsProxy | None = None  # made on first use; never destroyed (like FATAL's set)
+        self._queue = js.queueMicrotask
+
+    def defer(self, callback: Callable[[], None]) -> None:
+        self._pending.append(callback)
+        if len(self._pending) == 1:
+            if self._proxy is None:
+                self._proxy = create_proxy(self._run)
+            self._queue(self._proxy)
+
+    def _run(self) -> None:
+        pending, self._pending = self._pending, []
+        for callback in pending:
+            try:
+                callback()
+            except Exception as exc:  # one failing callback must not drop the others
+                current_loop().call_exception_handler({"message": "pytabby: deferred callback raised",
+                                                       "exception": exc})
+
+
+MICROTASKS = Microtasks()
 
 
 def bound(target: Any, method: str) -> Any:

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import js
-from pyodide.ffi import JsProxy, create_once_callable
+from pyodide.ffi import JsProxy
 
 from .._loop import current_loop
 from .._ports import SocketListener, Timer
 from ..errors import LeaderElectionUnavailable
 from .channel import BrowserChannel
-from .ffi import Proxies
+from .ffi import MICROTASKS, Proxies
 
 if TYPE_CHECKING:  # imported on first use: a tab with only a bus never loads them (nor secrets/hmac)
     from .locks import BrowserLocks
@@ -85,7 +85,7 @@ class BrowserPlatform:
 
     def defer(self, callback: Callable[[], None]) -> None:
         # A microtask: asyncio's call_soon is a clamped setTimeout here (~1-4 ms per hop).
-        js.queueMicrotask(create_once_callable(callback))
+        MICROTASKS.defer(callback)
 
     def open_channel(self, name: str, on_message: Callable[[Any], None],
                      on_bad_message: Callable[[str], None]) -> BrowserChannel:

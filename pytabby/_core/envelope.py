@@ -31,6 +31,7 @@ MAX_EXACT_INT = 2**53  # JSON.parse turns larger ints into inexact numbers
 
 _SCALARS = (type(None), bool, int, float, str, bytes)
 _BINARY = (bytes, bytearray, memoryview)
+_TEXT_SCALARS = frozenset((str, bool, type(None)))  # JSON carries them exactly, whatever their value
 
 
 class JsonText(str):
@@ -54,6 +55,26 @@ class Message:
             raise TypeError("Message.tab_id must be a str")
 
 
+_new = object.__new__
+_SET_FIELDS = tuple(getattr(Message, name).__set__ for name in ("type", "payload", "tab_id", "ts", "seq"))
+
+
+def checked_message(type: str, payload: Any, tab_id: str, ts: float, seq: int | None) -> Message:
+    """A ``Message`` from fields the caller already checked (``decode``, ``publish``).
+
+    Sets the slots directly: the frozen dataclass's ``__init__`` and its checks cost twice as much,
+    on every message each side.
+    """
+    message = _new(Message)
+    set_type, set_payload, set_tab_id, set_ts, set_seq = _SET_FIELDS
+    set_type(message, type)
+    set_payload(message, payload)
+    set_tab_id(message, tab_id)
+    set_ts(message, ts)
+    set_seq(message, seq)
+    return message
+
+
 def check_payload(payload: Any) -> bool:
     """Raise ``TypeError`` naming the first part of ``payload`` that cannot cross tabs.
 
@@ -61,6 +82,13 @@ def check_payload(payload: Any) -> bool:
     float, str, bytes-like (a ``Uint8Array``), list/tuple, dict with str keys.
     Returns whether JSON carries it exactly (no bytes, no int beyond 2**53, no NaN or infinity).
     """
+    kind = type(payload)  # scalars first, without the walk's set and call: most payloads are
+    if kind in _TEXT_SCALARS:
+        return True
+    if kind is int:
+        return bool(-MAX_EXACT_INT <= payload <= MAX_EXACT_INT)
+    if kind is float:
+        return math.isfinite(payload)
     return _check(payload, "payload", 0, set())
 
 
@@ -143,7 +171,13 @@ def decode_all(raw: Any) -> list[Message | MalformedEnvelopeError]:
     if not isinstance(inner, list):
         return [MalformedEnvelopeError("a batch's payload must be a list", raw)]
     # Whatever bounded JSON decodes to is a valid payload, so JSON batches skip the payload walk.
-    return [_decode_or_error(item, trusted_payload=from_json) for item in inner]
+    items: list[Message | MalformedEnvelopeError] = []
+    for item in inner:
+        try:
+            items.append(decode(item, trusted_payload=from_json))
+        except MalformedEnvelopeError as exc:
+            items.append(exc)
+    return items
 
 
 def _decode_or_error(raw: Any, trusted_payload: bool) -> Message | MalformedEnvelopeError:
@@ -178,7 +212,7 @@ def decode(raw: Any, *, trusted_payload: bool = False) -> Message:
             check_payload(payload)
         except TypeError as exc:
             raise MalformedEnvelopeError(str(exc), raw) from None
-    return Message(type=message_type, payload=payload, tab_id=tab_id, ts=float(ts), seq=seq)
+    return checked_message(message_type, payload, tab_id, float(ts), seq)
 
 
 def _kind(value: Any) -> str:

@@ -19,6 +19,7 @@ should too.
 from __future__ import annotations
 
 import json
+import json.scanner
 import re
 from typing import Any
 
@@ -29,6 +30,9 @@ MAX_JSON_DEPTH = 64
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)  # brackets inside strings do not nest
 _NON_BRACKETS = re.compile(r"[^\[\]{}]+")
 _INNERMOST_PAIR = re.compile(r"[\[{][\]}]")
+_STRUCTURE_ONLY = str.maketrans(dict.fromkeys(chr(c) for c in range(128) if chr(c) not in '[]{}"\\'))
+# json.loads's own C scanner, without its Python wrappers (typeshed types the argument oddly).
+_scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 
 
 class JSONTooDeepError(PytabbyError, ValueError):
@@ -47,25 +51,33 @@ def depth_exceeds(text: str, max_depth: int) -> bool:
     """
     if text.count("[") + text.count("{") <= max_depth:
         return False  # cannot nest deeper than it has brackets: the common case
-    brackets = _NON_BRACKETS.sub("", _outside_strings(text))
+    brackets = _brackets_outside_strings(text)
     for level in range(max_depth + 1):
         reduced = _INNERMOST_PAIR.sub("", brackets)
-        if reduced == brackets:  # only unclosed openers are left (invalid JSON, but it nests)
+        if reduced == brackets:
             return level + reduced.count("[") + reduced.count("{") > max_depth
         brackets = reduced
     return True
 
 
-def _outside_strings(text: str) -> str:
+def _brackets_outside_strings(text: str) -> str:
     if "\\" in text:  # an escaped quote may hide in a string: only the pattern finds where strings end
-        return _STRINGS.sub("", text)
-    return "".join(text.split('"')[::2])  # no escapes: quotes alternate open/close (2.4x faster)
+        return _NON_BRACKETS.sub("", _STRINGS.sub("", text))
+    # No escapes: quotes alternate open/close. Dropping the ASCII that neither nests nor quotes
+    # first (one translate) leaves a short text to split (3x faster on a 500-message batch).
+    return _NON_BRACKETS.sub("", "".join(text.translate(_STRUCTURE_ONLY).split('"')[::2]))
 
 
 def loads(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """``json.loads`` that raises ``JSONTooDeepError`` instead of parsing text nested past ``max_depth``."""
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode()
-    if depth_exceeds(text, max_depth):
+    if text.count("[") + text.count("{") > max_depth and depth_exceeds(text, max_depth):
         raise JSONTooDeepError(max_depth)
-    return json.loads(text)
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:
+        end = -1
+    if end == len(text):
+        return value
+    return json.loads(text)  # surrounding whitespace (valid) or invalid text (json's own error)

@@ -47,3 +47,29 @@ def test_a_missing_wheel_file_is_named(tmp_path: Path, capsys: pytest.CaptureFix
     (pyodide / "pyodide-lock.json").write_text("{}")
     assert main(["dist", str(tmp_path / "out"), "--pyodide", str(pyodide), "--wheel", str(tmp_path / "no.whl")]) == 2
     assert f"--wheel {tmp_path / 'no.whl'}: no such file" in capsys.readouterr().err
+
+
+def test_the_wheel_gets_byte_code_from_the_pyodide_python_listed_in_its_record(tmp_path: Path) -> None:
+    """Compiled by the given Pyodide (run by node, as ``make_dist`` does), unchecked-hash, hashed in RECORD."""
+    import base64
+    import hashlib
+    import json
+    import zipfile
+
+    from pytabby._dist import add_bytecode
+
+    pyodide = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "pyodide"
+    wheel = tmp_path / "demo-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("demo/__init__.py", "ANSWER = 42\n")
+        archive.writestr("demo-1.0.dist-info/RECORD", "demo/__init__.py,,\ndemo-1.0.dist-info/RECORD,,\n")
+    add_bytecode(wheel, pyodide)
+    major, minor = json.loads((pyodide / "pyodide-lock.json").read_text())["info"]["python"].split(".")[:2]
+    pyc_name = f"demo/__pycache__/__init__.cpython-{major}{minor}.pyc"
+    with zipfile.ZipFile(wheel) as archive:
+        pyc = archive.read(pyc_name)
+        record = archive.read("demo-1.0.dist-info/RECORD").decode().splitlines()
+    assert int.from_bytes(pyc[4:8], "little") == 0b01  # hash-based, source never checked
+    digest = base64.urlsafe_b64encode(hashlib.sha256(pyc).digest()).rstrip(b"=").decode()
+    assert f"{pyc_name},sha256={digest},{len(pyc)}" in record
+    assert record[-1] == "demo-1.0.dist-info/RECORD,,"

@@ -177,3 +177,25 @@ def test_a_json_batch_nested_past_the_bound_is_reported_malformed_and_never_pars
     assert isinstance(too_deep, MalformedEnvelopeError)
     (deepest,) = decode_all(_json_batch("[" * MAX_DEPTH + "]" * MAX_DEPTH))
     assert not isinstance(deepest, MalformedEnvelopeError)
+
+
+def test_a_checked_message_is_an_ordinary_frozen_message():
+    import dataclasses
+
+    from pytabby._core.envelope import checked_message
+
+    message = checked_message("t", {"a": [1]}, "tab-1", 2.0, 5)
+    assert message == Message("t", {"a": [1]}, "tab-1", 2.0, 5)
+    assert (message.type, message.payload, message.tab_id, message.ts, message.seq) == ("t", {"a": [1]}, "tab-1", 2.0, 5)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        message.type = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("payload", [None, True, "x", 7, -(2**53), 2**53, 1.5])
+def test_scalar_payloads_are_plain(payload):
+    assert check_payload(payload) is True
+
+
+@pytest.mark.parametrize("payload", [2**53 + 1, -(2**53) - 1, math.nan, math.inf, b"x"])
+def test_scalars_json_would_change_are_not_plain(payload):
+    assert check_payload(payload) is False
