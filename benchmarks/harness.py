@@ -161,16 +161,27 @@ class Bench:
         return page
 
     def run(self, figures: dict[str, Callable[[Bench], None]]) -> None:
-        """Run each figure; one that fails becomes a flagged row (its pages closed) and the rest still run."""
+        """Run each figure; one that fails becomes a flagged row (its pages closed) and the rest still run.
+
+        A figure whose tab's renderer crashed (Chromium does, rarely, with twenty Pyodide tabs on
+        2 cores) runs once more on fresh tabs; the retry is printed and kept in the samples.
+        """
         for name, figure in figures.items():
-            print(f"{name}...", flush=True)
-            try:
-                figure(self)
-            except Exception as exc:
-                traceback.print_exc()
-                self.results.add(Row(name, "-", "-", "-", flags=[f"run failed: {type(exc).__name__}: {exc}"[:300]]))
-                for page in self.context.pages:
-                    page.close()
+            for attempt in (1, 2):
+                print(f"{name}...", flush=True)
+                try:
+                    figure(self)
+                    break
+                except Exception as exc:
+                    traceback.print_exc()
+                    for page in self.context.pages:
+                        page.close()
+                    if attempt == 1 and "crashed" in str(exc).lower():
+                        print(f"{name}: a tab crashed ({exc}); running the figure again on fresh tabs", flush=True)
+                        self.results.samples.setdefault("retried_after_a_crash", []).append(name)
+                        continue
+                    self.results.add(Row(name, "-", "-", "-", flags=[f"run failed: {type(exc).__name__}: {exc}"[:300]]))
+                    break
 
     @staticmethod
     def settle(page: Any) -> None:

@@ -14,8 +14,8 @@ ROWS = ["bus throughput", "bus one-way latency", "bus fan-out, 1 msg to 2 tabs",
         "pytabby's memory share per tab"]
 
 
-def run_tiny(tmp_path: Path, *options: str) -> list[str]:
-    """The table rows (heading row left out) a tiny run writes; the run must exit 0."""
+def run_tiny(tmp_path: Path, *options: str) -> tuple[list[str], str]:
+    """The table rows (heading row left out) a tiny run writes, and its output; the run must exit 0."""
     table_file = tmp_path / "table.md"
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--tiny", *options, "--json", str(tmp_path / "bench.json"),
@@ -23,7 +23,8 @@ def run_tiny(tmp_path: Path, *options: str) -> list[str]:
         capture_output=True, text=True, timeout=900, cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return [line for line in table_file.read_text().splitlines() if line.startswith("| ") and "---" not in line][1:]
+    rows = [line for line in table_file.read_text().splitlines() if line.startswith("| ") and "---" not in line][1:]
+    return rows, result.stdout[-4000:] + result.stderr[-4000:]
 
 
 def verdict(row: str) -> str:
@@ -31,18 +32,18 @@ def verdict(row: str) -> str:
 
 
 def test_tiny_run_prints_every_figure_with_a_verdict_and_writes_the_table(tmp_path):
-    rows = run_tiny(tmp_path)
-    assert [next(name for name in ROWS if row.startswith(f"| {name}")) for row in rows] == ROWS
+    rows, output = run_tiny(tmp_path)
+    assert [next((name for name in ROWS if row.startswith(f"| {name}")), row) for row in rows] == ROWS, output
     for row in rows:
-        assert "run failed" not in verdict(row), row
+        assert "run failed" not in verdict(row), output
         assert verdict(row) == "reported" or "met" in verdict(row) or "MISSED" in verdict(row) \
             or verdict(row).startswith("FLAGGED"), row
 
 
 def test_tiny_run_in_another_engine_judges_the_bus_figures(tmp_path):
     # One engine stands for both: Firefox and WebKit are driven through the same kit tab handle.
-    rows = run_tiny(tmp_path, "--browser", "firefox", "--only", "throughput", "handover")
+    rows, output = run_tiny(tmp_path, "--browser", "firefox", "--only", "throughput", "handover")
     assert [row.split(" | ")[0] for row in rows] == ["| bus throughput, 2 tabs, 300 msgs",
-                                                    "| leader hand-over, page.close() -> acquire, 2 trials"]
+                                                    "| leader hand-over, page.close() -> acquire, 2 trials"], output
     assert all(verdict(row).startswith("x raw JS") for row in rows[:1]), rows
     assert all(verdict(row).startswith("p99 ms") for row in rows[1:]), rows
