@@ -170,6 +170,9 @@ async def test_a_client_that_falls_behind_its_queue_bound_is_closed_with_1013(ap
         assert (message.type, message.data) == (aiohttp.WSMsgType.CLOSE, 1013)
         assert not fast.closed
         reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+        await fast.close()
+        await slow.close()  # releases its connection (the server's close frame alone does not)
 
 
 async def test_the_ticks_hub_pushes_numbered_ticks_to_its_clients(app_folder):
