@@ -12,6 +12,7 @@ earlier tests. Other pages, and ``isolated=True``, get fresh tabs as in the kit.
 from __future__ import annotations
 
 import itertools
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -23,6 +24,10 @@ from pytabby.pytest import Engine, Settings, Tab, TabFactory, run_py
 from pytabby.pytest.plugin import REPORT_KEY, _folder_name, save_artifacts
 
 pytestmark = pytest.mark.browser
+
+# Set before the kit starts Playwright: its driver then copies Chromium's stderr to ours, so a test
+# whose renderer crashed shows why in its captured stderr (pyproject's --only-rerun reruns it once).
+os.environ.setdefault("DEBUG", "pw:browser")
 
 _names = itertools.count()
 ROOT = Path(__file__).resolve().parents[2]

@@ -111,12 +111,6 @@ def test_wait_for_times_out_naming_the_script(booted: list[Tab]) -> None:
     assert 0.5 <= time.monotonic() - started < 5
 
 
-def leave(tab: Tab, url: str) -> None:
-    """Leave the page as a link click does (a page-initiated navigation)."""
-    tab.evaluate("(url) => { location.href = url; }", url)
-    tab.wait_for("(url) => location.href === url && document.readyState !== 'loading'", url, timeout=60)
-
-
 # Measured: WebKit keeps a page holding a Web Lock in the back/forward cache and releases the
 # lock on suspend; Firefox never caches such a page (pagehide persisted=false, a reload on return).
 RESTORED_FROM_BFCACHE = {"firefox": False, "webkit": True}
@@ -130,10 +124,10 @@ def test_a_leader_leaving_and_coming_back_hands_over_and_then_follows(
     chief, _, term = single_leader(pair, name)
     other = pair[1] if chief is pair[0] else pair[0]
     chief.evaluate("() => { addEventListener('pageshow', (event) => { window.restored = event.persisted; }); }")
-    leave(chief, f"{server_url}/raw.html")
+    chief.goto(f"{server_url}/raw.html")
     wait_py(other, f"electors[{name!r}].is_leader")
     assert py(other, f"electors[{name!r}].term") == term + 1
-    chief.evaluate("() => { history.back(); }")
+    chief.go_back()
     chief.wait_for("() => location.pathname === '/playground.html' && window.pytabbyReady !== undefined",
                    timeout=BOOT_TIMEOUT)
     chief.evaluate("() => window.pytabbyReady.then(() => null)")
@@ -169,9 +163,9 @@ sock = create_shared_socket(f"ws://{{js.location.host}}/ws", key={name!r})
         wait_py(tab, "sock.state == 'open'")
     chief = pair[0] if py(pair[0], "sock.is_leader") else pair[1]
     other = pair[1] if chief is pair[0] else pair[0]
-    leave(chief, f"{server_url}/raw.html")
+    chief.goto(f"{server_url}/raw.html")
     wait_py(other, "sock.is_leader and sock.state == 'open'")
-    chief.evaluate("() => { history.back(); }")
+    chief.go_back()
     chief.wait_for("() => location.pathname === '/playground.html' && window.pytabbyReady !== undefined",
                    timeout=BOOT_TIMEOUT)
     chief.evaluate("() => window.pytabbyReady.then(() => null)")

@@ -74,6 +74,8 @@ class Driver(Protocol):
 
     def navigate(self, url: str) -> None: ...
 
+    def go_back(self) -> None: ...
+
     def close_window(self) -> None: ...
 
     def window_handles(self) -> list[str]: ...
@@ -131,6 +133,11 @@ class WindowTab:
                     raise
                 time.sleep(0.02)
         return int(status) if status else None
+
+    def go_back(self) -> None:
+        with self._lock:
+            self._driver.switch(self._handle)
+            self._driver.go_back()
 
     def evaluate(self, script: str, arg: Any = None) -> Any:
         if self._closed:

@@ -50,6 +50,13 @@ class Tab(Protocol):
         """Navigate and return the document's HTTP status where the engine reports it."""
         ...
 
+    def go_back(self) -> None:
+        """Go back one history entry as the back button does; returns once that page is shown again.
+
+        The page may come back from the back/forward cache or load anew (the engine decides).
+        """
+        ...
+
     def evaluate(self, script: str, arg: Any = None) -> Any:
         """Run the function source ``script`` with ``arg`` in the page; ``ScriptError`` if it throws."""
         ...

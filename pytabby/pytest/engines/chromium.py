@@ -55,6 +55,9 @@ class ChromiumTab:
         response = self._guard(lambda: self._page.goto(url, wait_until="commit"))
         return response.status if response is not None else None
 
+    def go_back(self) -> None:
+        self._guard(lambda: self._page.go_back(wait_until="commit"))
+
     def evaluate(self, script: str, arg: Any = None) -> Any:
         return self._guard(lambda: self._page.evaluate(script, arg))
 

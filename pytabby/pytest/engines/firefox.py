@@ -89,6 +89,14 @@ class _Marionette:
         except TimeoutException:
             raise TimeoutError(f"firefox: {url} did not reach DOMContentLoaded within {PAGE_LOAD_TIMEOUT} s") from None
 
+    def go_back(self) -> None:
+        from marionette_driver.errors import TimeoutException
+
+        try:
+            self._client.go_back()
+        except TimeoutException:
+            raise TimeoutError(f"firefox: going back did not reach DOMContentLoaded within {PAGE_LOAD_TIMEOUT} s") from None
+
     def close_window(self) -> None:
         self._client.close()
         self._current = ""
