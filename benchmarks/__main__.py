@@ -57,12 +57,14 @@ def _chromium(figures: list[str], size: str) -> tuple[Bench, str]:
     config = load_config()
     from playwright.sync_api import sync_playwright
 
+    from pytabby.pytest.engines.chromium import launch_args
+
     server, token = start_server()
     profile = Path(tempfile.mkdtemp(prefix="pytabby-bench-"))
     try:
         with sync_playwright() as playwright:
             context = playwright.chromium.launch_persistent_context(
-                str(profile), executable_path=config["executable_path"], args=config["args"] + EXTRA_ARGS,
+                str(profile), executable_path=config["executable_path"], args=launch_args(config["args"] + EXTRA_ARGS),
                 headless=config["headless"], base_url=server.url,
             )
             context.set_default_timeout(120_000)

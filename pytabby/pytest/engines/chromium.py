@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,33 @@ from ..config import Settings
 from .base import EngineName, ScriptError, TabCrashed
 
 CONSOLE_LINES_IN_REPORTS = 10
+
+# Chromium's allocation samplers (its in-process heap profiler, GWP-ASan) record the stack by frame
+# pointers and read past the end of a WebAssembly stack-switching (JSPI) stack, which Pyodide runs
+# on: a sampled tab's renderer dies with SIGSEGV. Measured with Chromium 156: every renderer crash
+# dump of our runs that was not chrome://crash faulted at that one stack-scanning instruction, and
+# forcing the heap profiler on crashed 2 of 24 booting Pyodide tabs there. Off in every kit browser.
+CRASHING_SAMPLERS = ("HeapProfilerReporting", "GwpAsanMalloc", "GwpAsanPartitionAlloc")
+# Playwright's own --disable-features (1.65). Chromium keeps only the last such switch, so the one
+# the kit passes carries these too.
+PLAYWRIGHT_DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding",
+    "ThirdPartyStoragePartitioning", "AvoidCorsURLLoaderRestartOnRedirect", "TcpPortRandomizationWin",
+    "OptimizationHints", "NetworkTimeServiceQuerying", "AimEnabled", "PreconnectToSearch",
+)
+
+
+def launch_args(args: Iterable[str]) -> list[str]:
+    """``args`` with every ``--disable-features`` merged into one that also turns ``CRASHING_SAMPLERS`` off."""
+    features = [*PLAYWRIGHT_DISABLED_FEATURES, *CRASHING_SAMPLERS]
+    others = []
+    for arg in args:
+        if arg.startswith("--disable-features="):
+            features.extend(name for name in arg.partition("=")[2].split(",") if name)
+        else:
+            others.append(arg)
+    return [*others, "--disable-features=" + ",".join(dict.fromkeys(features))]
 
 
 class ChromiumTab:
@@ -157,7 +185,7 @@ class ChromiumEngine:
         self._playwright = _Playwright.acquire()
         self._profile = tempfile.mkdtemp(prefix="pytabby-chromium-")
         self._context = self._playwright.chromium.launch_persistent_context(
-            self._profile, executable_path=settings.executable_path, args=list(settings.args),
+            self._profile, executable_path=settings.executable_path, args=launch_args(settings.args),
             headless=settings.headless,
         )
         self._context.set_default_timeout(settings.timeout * 1000)

@@ -78,3 +78,12 @@ def test_no_pyodide_folder_says_what_it_looked_for_and_how_to_make_one(tmp_path:
     (tmp_path / "dist").mkdir()
     (tmp_path / "dist" / "pyodide.mjs").write_text("")
     assert find_pyodide(tmp_path, None) == (tmp_path / "dist").resolve()
+
+
+def test_chromium_gets_one_disable_features_switch_with_playwrights_the_users_and_the_crashing_samplers() -> None:
+    from pytabby.pytest.engines.chromium import CRASHING_SAMPLERS, PLAYWRIGHT_DISABLED_FEATURES, launch_args
+
+    args = launch_args(["--no-sandbox", "--disable-features=Mine,GwpAsanMalloc", "--mute-audio", "--disable-features=Other"])
+    switches = [arg for arg in args if arg.startswith("--disable-features=")]
+    assert args[:2] == ["--no-sandbox", "--mute-audio"] and switches == [args[-1]]
+    assert switches[0].partition("=")[2].split(",") == [*PLAYWRIGHT_DISABLED_FEATURES, *CRASHING_SAMPLERS, "Mine", "Other"]
