@@ -26,7 +26,7 @@ from typing import Any
 
 from . import bus_fanout, bus_latency, bus_throughput, handover, own_cost, shared_socket
 from .engine_pages import run_figures
-from .harness import ROOT, SIZES, Bench, isolate, start_server, table
+from .harness import ROOT, SIZES, Bench, start_server, table
 
 FIGURES = {
     "throughput": bus_throughput.run,
@@ -40,10 +40,7 @@ FIGURES = {
 # need Playwright's init scripts and Chromium's performance.memory.
 ENGINE_FIGURES = ("throughput", "latency", "fanout", "handover")
 # performance.memory unbucketed and gc(), to read the JS heap exactly after a collection.
-EXTRA_ARGS = ["--enable-precise-memory-info", "--js-flags=--expose-gc",
-              # Pages fulfilled through context.route (isolation headers) lose their loopback address:
-              # without this Chromium would treat them as public and block their ws://127.0.0.1.
-              "--disable-features=LocalNetworkAccessChecks"]
+EXTRA_ARGS = ["--enable-precise-memory-info", "--js-flags=--expose-gc"]
 
 
 def load_config() -> dict[str, Any]:
@@ -53,7 +50,7 @@ def load_config() -> dict[str, Any]:
 
 
 def _chromium(figures: list[str], size: str) -> tuple[Bench, str]:
-    """Every figure in one Chromium profile through Playwright (pages isolated by routing)."""
+    """Every figure in one Chromium profile through Playwright."""
     config = load_config()
     from playwright.sync_api import sync_playwright
 
@@ -68,7 +65,6 @@ def _chromium(figures: list[str], size: str) -> tuple[Bench, str]:
                 headless=config["headless"], base_url=server.url,
             )
             context.set_default_timeout(120_000)
-            isolate(context)
             bench = Bench(context, server.url, token, SIZES[size])
             browser_version = context.browser.version if context.browser else "?"
             bench.run({name: FIGURES[name] for name in figures})

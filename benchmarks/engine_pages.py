@@ -8,7 +8,6 @@ itself (COOP/COEP), which gives every engine a fine ``performance.now()``.
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,9 +15,8 @@ from typing import Any
 from pytabby.pytest.config import load_settings
 from pytabby.pytest.engines import launch
 from pytabby.pytest.engines.base import Engine, Tab
-from pytabby.pytest.serve import ServerThread, find_pyodide
 
-from .harness import ROOT, Bench, Size
+from .harness import ROOT, Bench, Size, start_server
 
 # What a figure module may pass as ``wait_for_function``'s ``polling`` when it is not a number.
 DEFAULT_POLL_S = 0.02
@@ -88,8 +86,7 @@ def launch_engine(name: str) -> Engine:
 
 def run_figures(name: str, figures: dict[str, Callable[[Bench], None]], size: Size) -> tuple[Bench, str]:
     """Run ``figures`` in the engine ``name`` against a cross-origin isolated server; the bench and the version."""
-    token = secrets.token_urlsafe(16)
-    server = ServerThread(ROOT / "web", find_pyodide(ROOT / "web", None), token, cross_origin_isolated=True).start()
+    server, token = start_server()
     try:
         engine = launch_engine(name)
         try:
