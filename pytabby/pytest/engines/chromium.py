@@ -21,9 +21,10 @@ CONSOLE_LINES_IN_REPORTS = 10
 
 # Chromium's allocation samplers (its in-process heap profiler, GWP-ASan) record the stack by frame
 # pointers and read past the end of a WebAssembly stack-switching (JSPI) stack, which Pyodide runs
-# on: a sampled tab's renderer dies with SIGSEGV. Measured with Chromium 156: every renderer crash
-# dump of our runs that was not chrome://crash faulted at that one stack-scanning instruction, and
-# forcing the heap profiler on crashed 2 of 24 booting Pyodide tabs there. Off in every kit browser.
+# on: a sampled tab's renderer dies with SIGSEGV. Measured with Chromium 156: every unintended
+# renderer crash of our test and benchmark runs (11 of 11) faulted at that one stack-scanning
+# instruction, and forcing the heap profiler on crashed 2 of 24 booting Pyodide tabs there.
+# Off in every browser the kit starts.
 CRASHING_SAMPLERS = ("HeapProfilerReporting", "GwpAsanMalloc", "GwpAsanPartitionAlloc")
 # Playwright's own --disable-features (1.65). Chromium keeps only the last such switch, so the one
 # the kit passes carries these too.
