@@ -22,7 +22,6 @@ import tempfile
 import time
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
 
 from . import bus_fanout, bus_latency, bus_throughput, handover, own_cost, shared_socket
 from .engine_pages import run_figures
@@ -43,26 +42,22 @@ ENGINE_FIGURES = ("throughput", "latency", "fanout", "handover")
 EXTRA_ARGS = ["--enable-precise-memory-info", "--js-flags=--expose-gc"]
 
 
-def load_config() -> dict[str, Any]:
-    namespace: dict[str, Any] = {}
-    exec((ROOT / "playwright.config.py").read_text(), namespace)
-    return dict(namespace["CONFIG"])
-
-
 def _chromium(figures: list[str], size: str) -> tuple[Bench, str]:
     """Every figure in one Chromium profile through Playwright."""
-    config = load_config()
     from playwright.sync_api import sync_playwright
 
+    from pytabby.pytest.config import load_settings
     from pytabby.pytest.engines.chromium import launch_args
+
+    settings = load_settings(ROOT)  # playwright.config.py, read as the test kit reads it
 
     server, token = start_server()
     profile = Path(tempfile.mkdtemp(prefix="pytabby-bench-"))
     try:
         with sync_playwright() as playwright:
             context = playwright.chromium.launch_persistent_context(
-                str(profile), executable_path=config["executable_path"], args=launch_args(config["args"] + EXTRA_ARGS),
-                headless=config["headless"], base_url=server.url,
+                str(profile), executable_path=settings.executable_path, args=launch_args([*settings.args, *EXTRA_ARGS]),
+                headless=settings.headless, base_url=server.url,
             )
             context.set_default_timeout(120_000)
             bench = Bench(context, server.url, token, SIZES[size])
