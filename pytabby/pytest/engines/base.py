@@ -51,9 +51,11 @@ class Tab(Protocol):
         ...
 
     def go_back(self) -> None:
-        """Go back one history entry as the back button does; returns once that page is shown again.
+        """Go back one history entry as the back button does.
 
-        The page may come back from the back/forward cache or load anew (the engine decides).
+        Returns once the engine has started showing that entry, not when it is ready: the page may
+        come back from the back/forward cache or load anew (the engine decides), so wait for the
+        state the test needs with ``wait_for``.
         """
         ...
 
