@@ -20,7 +20,8 @@ import logging
 from typing import Any, TypedDict, Unpack
 
 from ._core.buffer import Overflow, check_buffer_args
-from ._core.envelope import Message, checked_message, decode_all, encode, encode_batch
+from ._core.envelope import (Message, batch_item, check_message, checked_message, decode_all, encode, encode_batch,
+                             wire_envelope)
 from ._ports import Platform
 from ._closeable import Closeable
 from ._runtime import default_platform
@@ -119,20 +120,22 @@ class TabBus(Closeable):
         """Send to every tab, this one included; ``TypeError`` (nothing sent) for a bad payload."""
         if self._closed:
             self._check_open("publish")
+        plain = check_message(type, payload)
         seq = next(self._seq)
         ts = self._now_ms()
-        wire = encode(type, payload, tab_id=self._tab_id, ts=ts, seq=seq)
+        tab_id = self._tab_id
         if self._batching:
-            self._outgoing.append(wire)
-            if len(self._outgoing) >= MAX_BATCH:
+            outgoing = self._outgoing
+            outgoing.append(batch_item(type, payload, tab_id, ts, seq))
+            if len(outgoing) >= MAX_BATCH:
                 self._post_outgoing()  # a long burst: let other tabs start on it while this one goes on
         else:  # the turn's first message (or every one, uncoalesced) leaves at once, before any other work
-            self._post_now(wire)
+            self._post_now(wire_envelope(type, payload, tab_id, ts, seq, plain))
             if not self._flush_pending:
                 self._flush_pending = True
                 self._batching = self._coalesce
                 self._platform.defer(self._flush)
-        message = checked_message(type, payload, self._tab_id, ts, seq)  # encode checked type
+        message = checked_message(type, payload, tab_id, ts, seq)
         self._local.append(message)
         return message
 
@@ -148,8 +151,9 @@ class TabBus(Closeable):
         outgoing, self._outgoing = self._outgoing, []
         if not outgoing or self._channel_closed:
             return
-        if len(outgoing) == 1:
-            self._channel.post(outgoing[0])
+        if len(outgoing) == 1:  # alone after all: a whole envelope, as purrtabby peers read it
+            item = outgoing[0]
+            self._channel.post(encode(item["type"], item["payload"], tab_id=self._tab_id, ts=item["ts"], seq=item["seq"]))
         else:
             self._channel.post(encode_batch(outgoing, tab_id=self._tab_id, ts=outgoing[0]["ts"]))
 

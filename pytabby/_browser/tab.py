@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # imported on first use: a tab with only a bus never loads th
 # Seconds between re-readings of the shared clock. Firefox's monotonic clock drifts from
 # performance.timeOrigin + now(): measured 7 ms off in a tab a few minutes old.
 RESYNC_SECONDS = 1.0
+_monotonic = time.monotonic  # read on every published message
 
 
 class LoopClock:
@@ -40,11 +41,11 @@ class LoopClock:
 
     def _resync(self, monotonic: float) -> None:
         self._offset = self._shared_ms() - monotonic * 1000
-        self._synced_at = monotonic
+        self._resync_after = monotonic + RESYNC_SECONDS
 
     def now_ms(self) -> float:
-        monotonic = time.monotonic()
-        if monotonic - self._synced_at > RESYNC_SECONDS:
+        monotonic = _monotonic()
+        if monotonic > self._resync_after:
             self._resync(monotonic)
         return self._offset + monotonic * 1000
 

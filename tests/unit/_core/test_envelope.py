@@ -199,3 +199,33 @@ def test_scalar_payloads_are_plain(payload):
 @pytest.mark.parametrize("payload", [2**53 + 1, -(2**53) - 1, math.nan, math.inf, b"x"])
 def test_scalars_json_would_change_are_not_plain(payload):
     assert check_payload(payload) is False
+
+
+
+def test_inside_a_json_batch_every_envelope_gets_the_verdict_decode_gives_it():
+    from pytabby._core.envelope import BATCH_TYPE, decode_all
+
+    good = {"type": "t", "payload": {"n": 1}, "tabId": "a", "ts": 1.5, "seq": 0}
+    odd_values = [None, True, 0, 1, 2.5, -0.0, math.inf, -math.inf, math.nan, "", "x", [], {}, 2**60]
+    items: list[object] = [good, None, "not an object", 7, []]
+    for field in (*good, "v"):
+        items.append({key: value for key, value in good.items() if key != field})
+        items.extend({**good, field: value} for value in odd_values)
+    text = json.dumps(items)  # allow_nan: Python's json reads NaN and Infinity back
+    batch = {"type": BATCH_TYPE, "v": PROTOCOL_VERSION, "enc": "json", "payload": text, "tabId": "a", "ts": 1}
+
+    def verdict(item):
+        if isinstance(item, MalformedEnvelopeError):
+            return ("error", item.reason)
+        return ("message", item.type, item.payload, item.tab_id, item.ts, item.seq)
+
+    def decoded(item):
+        try:
+            return decode(item, trusted_payload=True)
+        except MalformedEnvelopeError as exc:
+            return exc
+
+    got = [verdict(item) for item in decode_all(batch)]
+    expected = [verdict(decoded(item)) for item in json.loads(text)]
+    assert len(got) == len(items) == 95
+    assert repr(got) == repr(expected)  # repr: nan != nan, and -0.0 must stay -0.0
