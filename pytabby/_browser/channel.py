@@ -1,10 +1,12 @@
 """``BroadcastChannel`` as the ``Channel`` port.
 
-Envelopes marked ``plain`` (JSON carries them exactly) cross as one JSON string each way, so a
+Envelopes marked ``plain`` (JSON carries them exactly) cross as JSON text each way, so a
 message costs one call across the boundary each way and no conversion per field: out, Python
-hands JS the text and JS parses and posts it; in, the JS listener stringifies the object and
-hands Python the text (parsed by the bounded ``json.loads`` of ``decode_all``). Anything else
-(bytes, big ints, purrtabby's own objects) crosses as a converted object.
+hands JS the text and JS parses and posts it; in, a lone envelope as pytabby writes it has its
+fields checked by the JS listener (the checks ``decode`` makes, at JIT speed) and reaches Python
+as those fields with the payload as JSON text; any other plain object reaches it as the JSON text
+of the whole object. Both are parsed by the bounded ``json.loads`` of ``decode_all``. Anything
+else (bytes, big ints, purrtabby's own objects) crosses as a converted object.
 """
 
 from __future__ import annotations
@@ -17,14 +19,23 @@ from typing import Any
 import js
 from pyodide.ffi import JsException
 
-from .._core.envelope import JsonText
+from .._core.envelope import BATCH_TYPE, PROTOCOL_VERSION, CheckedFields, JsonText
 from .ffi import FATAL, Proxies, bound, to_js_value, to_py_value
 
 # Plain JS: reading event.data, testing `plain` and stringifying from Python would be three
-# crossings and two proxies per message.
-_listener = js.Function.new("onText", "onValue", """return (event) => {
+# crossings and two proxies per message. What it passes as checked fields is exactly what decode()
+# accepts; everything else takes the text or value path to decode() for its verdict. `+ 0` turns
+# -0 into 0, as JSON text would.
+_listener = js.Function.new("onFields", "onText", "onValue", "version", "batchType", """return (event) => {
     const data = event.data;
     if (data !== null && typeof data === "object" && data.plain === true) {
+        const {type, tabId, ts, seq} = data;
+        if (data.v === version && typeof type === "string" && type !== "" && type !== batchType
+                && typeof tabId === "string" && tabId !== "" && Number.isFinite(ts) && Number.isSafeInteger(seq)) {
+            let payload;
+            try { payload = JSON.stringify(data.payload); } catch (error) { payload = undefined; }
+            if (typeof payload === "string") return onFields(type, payload, tabId, ts + 0, seq + 0);
+        }
         let text;
         try { text = JSON.stringify(data); } catch (error) { text = undefined; }  // a BigInt, a cycle
         if (typeof text === "string") return onText(text);
@@ -43,10 +54,11 @@ class BrowserChannel:
         self._channel = js.BroadcastChannel.new(name)
         self._post_object = bound(self._channel, "postMessage")
         self._post_text = _text_poster(self._channel)
+        on_fields = self._proxies.create(lambda *fields: on_message(CheckedFields(fields)))
         on_text = self._proxies.create(lambda text: on_message(JsonText(text)))
         on_value = self._proxies.create(lambda data: _receive_value(data, on_message, on_bad_message))
         self._listeners = {
-            "message": _listener(on_text, on_value),
+            "message": _listener(on_fields, on_text, on_value, PROTOCOL_VERSION, BATCH_TYPE),
             "messageerror": self._proxies.create(lambda event: on_bad_message("message could not be deserialized")),
         }
         for kind, listener in self._listeners.items():

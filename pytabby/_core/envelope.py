@@ -41,6 +41,11 @@ class JsonText(str):
     """The JSON text of one received wire object: whatever it parses to is a valid payload."""
 
 
+class CheckedFields(tuple[str, str, str, float, int]):
+    """``(type, payload JSON text, tab_id, ts, seq)`` of one envelope whose fields the receiving
+    edge already checked as ``decode`` would (a lone message as pytabby writes it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     """One bus message as every tab sees it; ``ts`` is milliseconds since the epoch."""
@@ -166,6 +171,8 @@ def encode_batch(wires: list[dict[str, Any]], *, tab_id: str, ts: float) -> dict
 
 def decode_all(raw: Any) -> list[Message | MalformedEnvelopeError]:
     """The messages in a received object (one, or each of a batch), invalid ones as errors."""
+    if type(raw) is CheckedFields:
+        return [_decode_checked(raw)]
     from_text = type(raw) is JsonText
     if from_text:
         try:
@@ -214,6 +221,17 @@ def decode_all(raw: Any) -> list[Message | MalformedEnvelopeError]:
                 continue
         append(_decode_or_error(item, trusted_payload=True))
     return items
+
+
+def _decode_checked(fields: CheckedFields) -> Message | MalformedEnvelopeError:
+    message_type, payload_text, tab_id, ts, seq = fields
+    try:
+        payload = safe_json.loads(payload_text, max_depth=MAX_DEPTH)
+    except safe_json.JSONTooDeepError:
+        return MalformedEnvelopeError(f"a payload nested deeper than {MAX_DEPTH} levels", fields)
+    except ValueError:
+        return MalformedEnvelopeError("an object whose JSON text is not valid JSON", fields)
+    return checked_message(message_type, payload, tab_id, float(ts), seq)
 
 
 def _decode_or_error(raw: Any, trusted_payload: bool) -> Message | MalformedEnvelopeError:

@@ -185,6 +185,41 @@ def test_malformed_envelopes_from_other_code_are_reported_not_delivered(shared_t
     assert seen(shared_tabs[0], name) == [["ok", 1, "js"]]
 
 
+def test_the_listener_passes_on_exactly_the_lone_envelopes_decode_accepts(shared_tabs, js_page, name):
+    # The JS listener checks a lone plain envelope's fields itself; anything it passes must get
+    # decode()'s verdict, which the same object's JSON text gets in Python.
+    open_bus(shared_tabs[:1], name)
+    run_py(shared_tabs[0], f"""
+bad, got = [], []
+buses[{name!r}].on_malformed(lambda e: bad.append(e.reason))
+buses[{name!r}].subscribe_all(lambda m: got.append(repr((m.type, m.payload, m.tab_id, m.ts, m.seq))))
+""")
+    texts = js_page.evaluate("""(name) => {
+        const good = {type: "t", payload: {n: [1, "x"]}, tabId: "js", ts: 1.5, seq: 3, v: 1, plain: true};
+        const deep = (n) => n === 0 ? 1 : [deep(n - 1)];
+        const cases = [good, {...good, ts: 2}, {...good, ts: -0}, {...good, seq: -0}, {...good, seq: 2 ** 53},
+            {...good, seq: undefined}, {...good, v: undefined}, {...good, payload: undefined},
+            {...good, payload: deep(64)}, {...good, payload: NaN}, {...good, payload: new Date(0)},
+            {...good, seq: 1.5}, {...good, v: 2}, {...good, type: ""}, {...good, type: "pytabby:batch"},
+            {...good, tabId: undefined}, {...good, tabId: 7}, {...good, payload: deep(65)},
+            {...good, ts: Infinity}, {...good, ts: "1"}, {...good, seq: true}, {...good, type: 5}];
+        const channel = new BroadcastChannel(name);
+        for (const data of cases) channel.postMessage(data);
+        channel.close();
+        return cases.map((data) => JSON.stringify(data));
+    }""", name)
+    wait_py(shared_tabs[0], "len(got) + len(bad) == 22")
+    expected = run_py(shared_tabs[0], f"""
+from pytabby import Message
+from pytabby._core.envelope import JsonText, decode_all
+verdicts = [item for text in {texts!r} for item in decode_all(JsonText(text))]
+[[repr((m.type, m.payload, m.tab_id, m.ts, m.seq)) for m in verdicts if isinstance(m, Message)],
+ [e.reason for e in verdicts if not isinstance(e, Message)]]
+""")
+    assert [len(part) for part in expected] == [11, 11]
+    assert run_py(shared_tabs[0], "[got, bad]") == expected
+
+
 def test_plain_pyodide_page_runs_the_bus(tabs, shared_tabs, name):
     (page,) = tabs(1, url="/pyodide-example.html")
     page.wait_for("() => window.exampleReady === true")
