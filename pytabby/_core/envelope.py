@@ -97,10 +97,23 @@ def check_payload(payload: Any) -> bool:
         return True
     if kind is float:
         return math.isfinite(payload)
-    return _check(payload, "payload", 0, set())
+    try:
+        return _check(payload, 0, set())
+    except _Unsendable as exc:
+        raise TypeError(f"payload{''.join(reversed(exc.path))}: {exc.reason}") from None
 
 
-def _check(value: Any, where: str, depth: int, seen: set[int]) -> bool:
+class _Unsendable(Exception):
+    """What ``_check`` found; each enclosing container adds its key on the way out, so the
+    path to the bad part is only spelled out when there is one."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.path: list[str] = []
+
+
+def _check(value: Any, depth: int, seen: set[int]) -> bool:
     kind = type(value)
     if kind is str or kind is bool or value is None:
         return True
@@ -111,26 +124,32 @@ def _check(value: Any, where: str, depth: int, seen: set[int]) -> bool:
     if isinstance(value, _SCALARS) or isinstance(value, _BINARY):
         return False  # bytes, or a subclass of a scalar: sent as objects, not JSON
     if depth >= MAX_DEPTH:
-        raise TypeError(f"{where}: nested deeper than {MAX_DEPTH} levels")
-    if isinstance(value, (list, tuple, dict)):
-        if id(value) in seen:
-            raise TypeError(f"{where}: contains itself (a cycle cannot be sent)")
-        seen.add(id(value))
-        clean = True
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if not isinstance(key, str):
-                    raise TypeError(f"{where}: dict keys must be str, got {type(key).__name__}")
-                clean = _check(item, f"{where}[{key!r}]", depth + 1, seen) and clean
-        else:
-            for index, item in enumerate(value):
-                clean = _check(item, f"{where}[{index}]", depth + 1, seen) and clean
-        seen.discard(id(value))
-        return clean
-    raise TypeError(
-        f"{where}: {type(value).__name__} cannot be sent between tabs "
-        "(use None, bool, int, float, str, bytes, list, tuple or dict with str keys)"
-    )
+        raise _Unsendable(f"nested deeper than {MAX_DEPTH} levels")
+    if not isinstance(value, (list, tuple, dict)):
+        raise _Unsendable(f"{type(value).__name__} cannot be sent between tabs "
+                          "(use None, bool, int, float, str, bytes, list, tuple or dict with str keys)")
+    if id(value) in seen:
+        raise _Unsendable("contains itself (a cycle cannot be sent)")
+    seen.add(id(value))
+    clean = True
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise _Unsendable(f"dict keys must be str, got {type(key).__name__}")
+            try:
+                clean = _check(item, depth + 1, seen) and clean
+            except _Unsendable as exc:
+                exc.path.append(f"[{key!r}]")
+                raise
+    else:
+        for index, item in enumerate(value):
+            try:
+                clean = _check(item, depth + 1, seen) and clean
+            except _Unsendable as exc:
+                exc.path.append(f"[{index}]")
+                raise
+    seen.discard(id(value))
+    return clean
 
 
 def check_message(type: str, payload: Any) -> bool:
