@@ -1,10 +1,13 @@
 """``TabBus``: publish/subscribe between the tabs of one origin over a
 `BroadcastChannel <https://developer.mozilla.org/docs/Web/API/BroadcastChannel>`_.
 
-Every message is also delivered to the tab that published it (on a later loop
-turn, never inside ``publish``). Handlers may be sync or async. Messages
-published in one loop turn leave in one ``postMessage`` (``coalesce=True``, the
-default) and are still delivered one by one, in order.
+Every message is also delivered in the tab that published it, once the loop
+turn is done (never inside ``publish``), to the handlers and streams its bus has
+then; a bus with none when it publishes keeps nothing back for itself.
+Handlers may be sync or async. Of the messages published in one loop turn
+(``coalesce=True``, the default) the first leaves at once and the rest together
+at the turn's end, in one ``postMessage`` per ``MAX_BATCH``; every tab still
+gets them one by one, in order.
 
     bus = create_bus("my-app")
     bus.subscribe("user-action", lambda msg: print(msg.payload))
@@ -67,7 +70,8 @@ class TabBus(Closeable):
         self._outgoing: list[dict[str, Any]] = []  # wires batched in this turn, posted at its end
         self._local: list[Message] = []  # published in this turn, delivered here at its end
         self._flush_pending = False
-        self._batching = False  # coalescing, and this turn already posted: what is published now waits
+        self._posted_turn: int | None = None  # the platform's turn in which a message last left at once
+        self._batching = False  # this turn already posted one: what is published now waits for its end
         self._channel = platform.open_channel(channel, self._on_raw, self._on_unreadable)
         self._closed = False
 
@@ -129,15 +133,27 @@ class TabBus(Closeable):
             outgoing.append(batch_item(type, payload, tab_id, ts, seq))
             if len(outgoing) >= MAX_BATCH:
                 self._post_outgoing()  # a long burst: let other tabs start on it while this one goes on
-        else:  # the turn's first message (or every one, uncoalesced) leaves at once, before any other work
-            self._post_now(wire_envelope(type, payload, tab_id, ts, seq, plain))
-            if not self._flush_pending:
-                self._flush_pending = True
-                self._batching = self._coalesce
-                self._platform.defer(self._flush)
+        else:
+            turn = self._platform.turn() if self._coalesce else None
+            if turn is not None and turn == self._posted_turn:
+                self._outgoing.append(batch_item(type, payload, tab_id, ts, seq))
+                self._batching = True
+                self._flush_at_turn_end()
+            else:  # the turn's first message (or every one, uncoalesced) leaves at once, before any other work
+                self._post_now(wire_envelope(type, payload, tab_id, ts, seq, plain))
+                self._posted_turn = turn
         message = checked_message(type, payload, tab_id, ts, seq)
-        self._local.append(message)
+        if self._handlers.count or len(self._streams):
+            self._local.append(message)
+            self._flush_at_turn_end()
         return message
+
+    def _flush_at_turn_end(self) -> None:
+        # Only when a batch or this tab's own delivery waits: a lone message nobody here listens to
+        # leaves no callback behind, and the tab's task (and its postMessage) ends sooner.
+        if not self._flush_pending:
+            self._flush_pending = True
+            self._platform.defer(self._flush)
 
     def _post_now(self, wire: dict[str, Any]) -> None:
         try:

@@ -41,6 +41,7 @@ class Emitter(Generic[T]):
         self._by_key: dict[str, list[_Entry]] = {}
         self._all: list[_Entry] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.count = 0  # subscribed handlers, of every key
 
     def on(self, key: str, handler: Handler[T]) -> Unsubscribe:
         return self._add(self._by_key.setdefault(key, []), handler)
@@ -54,10 +55,12 @@ class Emitter(Generic[T]):
         # A wrapper object per subscription: the same function subscribed twice is two subscriptions.
         entry = _Entry(handler)
         handlers.append(entry)
+        self.count += 1
 
         def unsubscribe() -> None:
             if entry in handlers:
                 handlers.remove(entry)
+                self.count -= 1
 
         return unsubscribe
 
@@ -88,6 +91,7 @@ class Emitter(Generic[T]):
     def clear(self) -> None:
         self._by_key.clear()
         self._all.clear()
+        self.count = 0
 
 
 class _Entry:

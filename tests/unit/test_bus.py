@@ -260,6 +260,40 @@ async def test_a_turns_first_publish_leaves_at_once_the_rest_in_one_post_and_all
     assert seen == list(range(50))
 
 
+async def test_a_lone_message_nobody_here_listens_to_leaves_no_callback_behind(cluster, browser, monkeypatch):
+    tab_a, tab_b = cluster.tabs(2)
+    a, b = cluster.bus(tab_a), cluster.bus(tab_b)
+    seen, deferred = [], []
+    b.subscribe_all(lambda m: seen.append(m.payload))
+    defer = tab_a.defer
+    monkeypatch.setattr(tab_a, "defer", lambda callback: (deferred.append(callback), defer(callback)))
+    a.publish("n", 1)
+    assert browser.posts["app"] == 1 and deferred == []
+    await browser.settle()
+    a.publish("n", 2)  # a later turn: it leaves at once too
+    assert browser.posts["app"] == 2 and deferred == []
+    a.publish("n", 3)  # the same turn: it waits for the turn's end, with a callback to post it
+    assert browser.posts["app"] == 2 and len(deferred) == 1
+    await browser.settle()
+    assert browser.posts["app"] == 3 and seen == [1, 2, 3]
+    a.subscribe_all(print)
+    a.publish("n", 4)  # its own delivery here waits for the turn's end
+    assert browser.posts["app"] == 4 and len(deferred) == 2
+
+
+async def test_a_bus_with_no_handler_or_stream_when_it_publishes_keeps_nothing_back_for_itself(cluster, browser):
+    (bus,) = open_buses(cluster, 1)
+    bus.publish("t", 1)
+    late: list[int] = []
+    bus.subscribe_all(lambda m: late.append(m.payload))
+    stream = bus.stream()
+    await browser.settle()
+    bus.publish("t", 2)
+    await browser.settle()
+    assert late == [2]
+    assert (await stream.get(0)).payload == 2 and len(stream) == 0
+
+
 async def test_without_coalescing_each_publish_is_its_own_post(cluster, browser):
     a, b = open_buses(cluster, 2, coalesce=False)
     for n in range(3):
