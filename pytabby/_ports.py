@@ -101,11 +101,6 @@ class Platform(Protocol):
         """Run ``callback`` once the current task is done (a microtask), before any timer or event."""
         ...
 
-    def turn(self) -> int:
-        """A number that changes once the current task is done: calls that get the same number
-        run in one loop turn. Costs no callback into Python (the bus's lone message needs none)."""
-        ...
-
     def open_channel(
         self, name: str, on_message: Callable[[Any], None], on_bad_message: Callable[[str], None]
     ) -> Channel:

@@ -53,12 +53,6 @@ class LoopClock:
         return current_loop().call_later(delay, callback)
 
 
-# The turn ends in a JS microtask, so asking costs one call into JS and never a callback into Python.
-_turn = js.Function.new("""let turn = 0, ending = false;
-const end = () => { ending = false; turn += 1; };
-return () => { if (!ending) { ending = true; queueMicrotask(end); } return turn; };""")()
-
-
 def new_tab_id() -> str:
     return f"tab-{os.urandom(4).hex()}"  # os, not secrets: secrets imports hmac at boot
 
@@ -93,9 +87,6 @@ class BrowserPlatform:
     def defer(self, callback: Callable[[], None]) -> None:
         # A microtask: asyncio's call_soon is a clamped setTimeout here (~1-4 ms per hop).
         MICROTASKS.defer(callback)
-
-    def turn(self) -> int:
-        return _turn()  # type: ignore[no-any-return]
 
     def open_channel(self, name: str, on_message: Callable[[Any], None],
                      on_bad_message: Callable[[str], None]) -> BrowserChannel:

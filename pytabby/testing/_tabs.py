@@ -28,8 +28,6 @@ class FakeTab:
         self.frozen = False
         self._frozen_backlog: list[Callable[[], None]] = []
         self._ids = itertools.count(1)
-        self._turn = 0
-        self._turn_ending = False
         self._lifecycle: list[Callable[[str, bool], None]] = []
         self.sockets: list[_FakeSocket] = []
 
@@ -57,16 +55,6 @@ class FakeTab:
 
     def defer(self, callback: Callable[[], None]) -> None:
         current_loop().call_soon(self.run, callback)
-
-    def turn(self) -> int:
-        if not self._turn_ending:  # the first call of this turn schedules its end, as the browser's does
-            self._turn_ending = True
-            current_loop().call_soon(self._end_turn)
-        return self._turn
-
-    def _end_turn(self) -> None:
-        self._turn_ending = False
-        self._turn += 1
 
     def open_channel(self, name: str, on_message: Callable[[Any], None],
                      on_bad_message: Callable[[str], None]) -> _FakeChannel:

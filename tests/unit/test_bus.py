@@ -261,6 +261,8 @@ async def test_a_turns_first_publish_leaves_at_once_the_rest_in_one_post_and_all
 
 
 async def test_a_lone_message_nobody_here_listens_to_leaves_no_callback_behind(cluster, browser, monkeypatch):
+    from pytabby.bus import BURST_MS
+
     tab_a, tab_b = cluster.tabs(2)
     a, b = cluster.bus(tab_a), cluster.bus(tab_b)
     seen, deferred = [], []
@@ -270,13 +272,15 @@ async def test_a_lone_message_nobody_here_listens_to_leaves_no_callback_behind(c
     a.publish("n", 1)
     assert browser.posts["app"] == 1 and deferred == []
     await browser.settle()
-    a.publish("n", 2)  # a later turn: it leaves at once too
+    browser.clock.advance(BURST_MS / 1000)
+    a.publish("n", 2)  # a pause since the last: it leaves at once too
     assert browser.posts["app"] == 2 and deferred == []
-    a.publish("n", 3)  # the same turn: it waits for the turn's end, with a callback to post it
+    a.publish("n", 3)  # no pause: a burst, which waits for the turn's end, with a callback to post it
     assert browser.posts["app"] == 2 and len(deferred) == 1
     await browser.settle()
     assert browser.posts["app"] == 3 and seen == [1, 2, 3]
     a.subscribe_all(print)
+    browser.clock.advance(BURST_MS / 1000)
     a.publish("n", 4)  # its own delivery here waits for the turn's end
     assert browser.posts["app"] == 4 and len(deferred) == 2
 
