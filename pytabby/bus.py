@@ -19,14 +19,12 @@ one by one, in order.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 from typing import Any, TypedDict, Unpack
 
 from ._core.buffer import Overflow, check_buffer_args
-from ._core.envelope import (Message, batch_item, check_message, checked_message, decode_all, encode, encode_batch,
-                             wire_envelope)
+from ._core.envelope import Message, batch_item, check_message, checked_message, decode_all, encode, encode_batch
 from ._ports import Platform
 from ._closeable import Closeable
 from ._runtime import default_platform
@@ -66,7 +64,7 @@ class TabBus(Closeable):
         if not isinstance(self._tab_id, str):
             raise TypeError(f"tab_id must be a str, got {self._tab_id!r}")
         self._platform = platform
-        self._seq = itertools.count()
+        self._seq = 0  # the next message's; a publish that raises takes none
         self._handlers: Emitter[Message] = Emitter("bus")
         self._malformed_handlers: Emitter[MalformedEnvelopeError] = Emitter("bus malformed")
         self._streams: StreamSet[Message] = StreamSet(platform.clock, buffer, overflow)
@@ -130,24 +128,32 @@ class TabBus(Closeable):
         """Send to every tab, this one included; ``TypeError`` (nothing sent) for a bad payload."""
         if self._closed:
             self._check_open("publish")
-        plain = check_message(type, payload)
-        seq = next(self._seq)
         ts = self._now_ms()
+        seq = self._seq
         tab_id = self._tab_id
         if self._batching:
+            check_message(type, payload)
             outgoing = self._outgoing
             outgoing.append(batch_item(type, payload, tab_id, ts, seq))
             if len(outgoing) >= MAX_BATCH:
                 self._post_outgoing()  # a long burst: let other tabs start on it while this one goes on
         elif self._coalesce and ts - self._last_publish_ms < BURST_MS:
+            check_message(type, payload)
             self._outgoing.append(batch_item(type, payload, tab_id, ts, seq))
             self._batching = True
             self._flush_at_turn_end()
         else:  # after a pause (or uncoalesced): it leaves at once, before any other work
-            self._post_now(wire_envelope(type, payload, tab_id, ts, seq, plain))
+            wire = encode(type, payload, tab_id=tab_id, ts=ts, seq=seq)
+            try:  # inline, as every call here runs before the message leaves
+                self._channel.post(wire)
+            except TypeError:
+                raise  # an uncloneable payload: nothing sent, nothing queued
+            except Exception as exc:  # the channel died under the bus (its tab is going away): nothing can leave
+                logger.warning("%r could not post %r: %s", self, type, exc)
+        self._seq = seq + 1
         self._last_publish_ms = ts
         message = checked_message(type, payload, tab_id, ts, seq)
-        if self._handlers.count or len(self._streams):
+        if self._handlers.count or self._streams.count:
             self._local.append(message)
             self._flush_at_turn_end()
         return message
@@ -158,14 +164,6 @@ class TabBus(Closeable):
         if not self._flush_pending:
             self._flush_pending = True
             self._platform.defer(self._flush)
-
-    def _post_now(self, wire: dict[str, Any]) -> None:
-        try:
-            self._channel.post(wire)
-        except TypeError:
-            raise  # an uncloneable payload: nothing sent, nothing queued
-        except Exception as exc:  # the channel died under the bus (its tab is going away): nothing can leave
-            logger.warning("%r could not post %r: %s", self, wire["type"], exc)
 
     def _post_outgoing(self) -> None:
         outgoing, self._outgoing = self._outgoing, []

@@ -203,9 +203,10 @@ class StreamSet(Generic[T]):
         self._buffer = buffer
         self._overflow: Overflow = overflow
         self._streams: dict[Stream[T], Callable[[T], bool] | None] = {}
+        self.count = 0  # open streams (an attribute: the bus reads it on every publish)
 
     def __len__(self) -> int:
-        return len(self._streams)
+        return self.count
 
     def open(self, accept: Callable[[T], bool] | None, buffer: int | None,
              overflow: Overflow | None) -> Stream[T]:
@@ -213,10 +214,12 @@ class StreamSet(Generic[T]):
         stream: Stream[T] = Stream(self._buffer if buffer is None else buffer, overflow or self._overflow,
                                    lambda: self._forget(stream), self._clock)
         self._streams[stream] = accept
+        self.count = len(self._streams)
         return stream
 
     def _forget(self, stream: Stream[T]) -> None:
         self._streams.pop(stream, None)
+        self.count = len(self._streams)
 
     def push(self, item: T) -> None:
         if not self._streams:

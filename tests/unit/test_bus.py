@@ -194,10 +194,18 @@ async def test_unsendable_payload_raises_and_sends_nothing(cluster, browser):
     seen = []
     b.subscribe_all(seen.append)
     a.subscribe_all(seen.append)
+    from pytabby.bus import BURST_MS
+
+    first = a.publish("t", 0)
+    browser.clock.advance(BURST_MS / 1000)
     with pytest.raises(TypeError, match="set cannot be sent"):
-        a.publish("t", {"bad": {1}})
+        a.publish("t", {"bad": {1}})  # after a pause: it would have left at once
+    second = a.publish("t", 1)
+    with pytest.raises(TypeError, match="object cannot be sent"):
+        a.publish("t", [object()])  # right after another: it would have waited for the turn's end
     await browser.settle()
-    assert seen == []
+    assert [m.payload for m in seen] == [0, 0, 1, 1]
+    assert second.seq == first.seq + 1 and a.publish("t", 2).seq == second.seq + 1  # refused ones took no number
 
 
 async def test_malformed_envelopes_are_counted_reported_and_never_delivered(cluster, browser, caplog):
