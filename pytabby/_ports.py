@@ -16,6 +16,11 @@ class Channel(Protocol):
 
     def post(self, data: Any) -> None: ...
 
+    def post_envelope(self, type: str, payload: Any, tab_id: str, ts: float, seq: int, plain: bool) -> None:
+        """Post one message as ``envelope.lone_envelope`` shapes it, from a type and payload
+        ``check_message`` passed (``plain``: its verdict); the edge may build the object itself."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -24,7 +24,8 @@ import math
 from typing import Any, TypedDict, Unpack
 
 from ._core.buffer import Overflow, check_buffer_args
-from ._core.envelope import Message, batch_item, check_message, checked_message, decode_all, encode, encode_batch
+from ._core.envelope import (Message, batch_item, check_message, check_payload, checked_message, decode_all,
+                             encode_batch)
 from ._ports import Platform
 from ._closeable import Closeable
 from ._runtime import default_platform
@@ -143,9 +144,9 @@ class TabBus(Closeable):
             self._batching = True
             self._flush_at_turn_end()
         else:  # after a pause (or uncoalesced): it leaves at once, before any other work
-            wire = encode(type, payload, tab_id=tab_id, ts=ts, seq=seq)
+            plain = check_message(type, payload)
             try:  # inline, as every call here runs before the message leaves
-                self._channel.post(wire)
+                self._channel.post_envelope(type, payload, tab_id, ts, seq, plain)
             except TypeError:
                 raise  # an uncloneable payload: nothing sent, nothing queued
             except Exception as exc:  # the channel died under the bus (its tab is going away): nothing can leave
@@ -171,7 +172,8 @@ class TabBus(Closeable):
             return
         if len(outgoing) == 1:  # alone after all: a whole envelope, as purrtabby peers read it
             item = outgoing[0]
-            self._channel.post(encode(item["type"], item["payload"], tab_id=self._tab_id, ts=item["ts"], seq=item["seq"]))
+            self._channel.post_envelope(item["type"], item["payload"], self._tab_id, item["ts"], item["seq"],
+                                        check_payload(item["payload"]))
         else:
             self._channel.post(encode_batch(outgoing, tab_id=self._tab_id, ts=outgoing[0]["ts"]))
 

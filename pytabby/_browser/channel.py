@@ -1,8 +1,9 @@
 """``BroadcastChannel`` as the ``Channel`` port.
 
 Envelopes marked ``plain`` (JSON carries them exactly) cross as JSON text each way, so a
-message costs one call across the boundary each way and no conversion per field: out, Python
-hands JS the text and JS parses and posts it; in, a lone envelope as pytabby writes it has its
+message costs one call across the boundary each way and no conversion per field: out, a lone
+envelope crosses as its fields with the payload as JSON text, and JS builds and posts the object
+(a batch's envelopes are one JSON string already); in, a lone envelope as pytabby writes it has its
 fields checked by the JS listener (the checks ``decode`` makes, at JIT speed) and reaches Python
 as those fields with the payload as JSON text; any other plain object reaches it as the JSON text
 of the whole object. Both are parsed by the bounded ``json.loads`` of ``decode_all``. Anything
@@ -19,7 +20,7 @@ from typing import Any
 import js
 from pyodide.ffi import JsException
 
-from .._core.envelope import BATCH_TYPE, PROTOCOL_VERSION, CheckedFields, JsonText
+from .._core.envelope import BATCH_TYPE, PROTOCOL_VERSION, CheckedFields, JsonText, lone_envelope
 from .ffi import FATAL, Proxies, bound, to_js_value, to_py_value
 
 # Plain JS: reading event.data, testing `plain` and stringifying from Python would be three
@@ -42,8 +43,11 @@ _listener = js.Function.new("onFields", "onText", "onValue", "version", "batchTy
     }
     return onValue(data);
 };""")
-_text_poster = js.Function.new("channel", "return (text) => channel.postMessage(JSON.parse(text));")
-# json.dumps's C encoder, made once (dumps makes one per call). A plain envelope has no cycle, no NaN.
+# A lone plain envelope built in JS, in lone_envelope's shape and key order: Python encodes only
+# the payload, and the fields cross as they are.
+_envelope_poster = js.Function.new("channel", "version", """return (type, payload, tabId, ts, seq) =>
+    channel.postMessage({type, payload: JSON.parse(payload), tabId, ts, v: version, seq, plain: true});""")
+# json.dumps's C encoder, made once (dumps makes one per call). A plain payload has no cycle, no NaN.
 _c_encoder: Any = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
     None, None, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
 
@@ -53,7 +57,7 @@ class BrowserChannel:
         self._proxies = Proxies()
         self._channel = js.BroadcastChannel.new(name)
         self._post_object = bound(self._channel, "postMessage")
-        self._post_text = _text_poster(self._channel)
+        self._post_plain_envelope = _envelope_poster(self._channel, PROTOCOL_VERSION)
         on_fields = self._proxies.create(lambda *fields: on_message(CheckedFields(fields)))
         on_text = self._proxies.create(lambda text: on_message(JsonText(text)))
         on_value = self._proxies.create(lambda data: _receive_value(data, on_message, on_bad_message))
@@ -67,10 +71,16 @@ class BrowserChannel:
 
     def post(self, data: Any) -> None:
         try:
-            if data.get("plain"):
-                self._post_text("".join(_c_encoder(data, 0)))
-            else:
-                self._post_object(to_js_value(data))
+            self._post_object(to_js_value(data))
+        except JsException as exc:
+            raise TypeError(f"payload cannot be cloned: {exc}") from exc
+
+    def post_envelope(self, type: str, payload: Any, tab_id: str, ts: float, seq: int, plain: bool) -> None:
+        if not plain:
+            self.post(lone_envelope(type, payload, tab_id, ts, seq, plain))
+            return
+        try:
+            self._post_plain_envelope(type, "".join(_c_encoder(payload, 0)), tab_id, ts, seq)
         except JsException as exc:
             raise TypeError(f"payload cannot be cloned: {exc}") from exc
 

@@ -161,10 +161,13 @@ def check_message(type: str, payload: Any) -> bool:
 
 def encode(type: str, payload: Any, *, tab_id: str, ts: float, seq: int) -> dict[str, Any]:
     """Build the wire dict for one message; raises ``TypeError`` for a bad type or payload."""
-    if not isinstance(type, str) or not type:  # check_message's, inline: a lone message's path is short
-        raise TypeError(f"message type must be a non-empty str, got {type!r}")
+    return lone_envelope(type, payload, tab_id, ts, seq, check_message(type, payload))
+
+
+def lone_envelope(type: str, payload: Any, tab_id: str, ts: float, seq: int, plain: bool) -> dict[str, Any]:
+    """The wire dict of one message whose type and payload ``check_message`` passed (``plain``: its verdict)."""
     wire = {"type": type, "payload": payload, "tabId": tab_id, "ts": ts, "v": PROTOCOL_VERSION, "seq": seq}
-    if check_payload(payload):
+    if plain:
         wire["plain"] = True  # JSON carries it exactly: the browser edge may cross it as JSON text
     return wire
 

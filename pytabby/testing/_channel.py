@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._core.envelope import check_payload
+from .._core.envelope import check_payload, lone_envelope
 from .._loop import current_loop
 
 if TYPE_CHECKING:
@@ -47,6 +47,9 @@ class _FakeChannel:
         for peer in self.tab.browser._channels_named(self.name):
             if peer is not self:
                 current_loop().call_soon(peer._receive, clone)
+
+    def post_envelope(self, type: str, payload: Any, tab_id: str, ts: float, seq: int, plain: bool) -> None:
+        self.post(lone_envelope(type, payload, tab_id, ts, seq, plain))
 
     def _receive(self, data: Any) -> None:
         if not self.closed:

@@ -170,6 +170,25 @@ def test_raw_js_in_purrtabbys_shape_interoperates_both_ways(shared_tabs, js_page
     assert run_py(shared_tabs[0], f"seen[{name!r}][1] == ['from-js', {{'action': 'click', 'data': b'\\x01\\x02'}}, 'js-tab']")
 
 
+def test_a_lone_plain_message_reaches_js_as_the_envelope_encode_builds(shared_tabs, js_page, name):
+    # The edge builds a lone plain envelope in JS from its fields; JS peers must see encode()'s object.
+    open_bus(shared_tabs[:1], name)
+    js_page.evaluate("""(name) => {
+        window.lone = [];
+        window.loneChannel = new BroadcastChannel(name);
+        window.loneChannel.onmessage = (event) => window.lone.push(event.data);
+    }""", name)
+    expected = run_py(shared_tabs[0], f"""
+from pytabby._core.envelope import encode
+sent = buses[{name!r}].publish("lone", {{"n": [1, 2.5, None, "\\u00e9"], "big": 2**53, "t": (1,)}})
+encode(sent.type, sent.payload, tab_id=sent.tab_id, ts=sent.ts, seq=sent.seq)
+""")
+    js_page.wait_for("() => window.lone.length === 1")
+    got = js_page.evaluate("() => { window.loneChannel.close(); return [Object.keys(window.lone[0]), window.lone[0]]; }")
+    assert expected["plain"] is True
+    assert got == [list(expected), expected]
+
+
 def test_malformed_envelopes_from_other_code_are_reported_not_delivered(shared_tabs, js_page, name):
     open_bus(shared_tabs[:1], name)
     run_py(shared_tabs[0], f"bad = []; buses[{name!r}].on_malformed(lambda e: bad.append(e.reason))")
