@@ -191,7 +191,7 @@ def encode_batch(wires: list[dict[str, Any]], *, tab_id: str, ts: float) -> dict
 def decode_all(raw: Any) -> list[Message | MalformedEnvelopeError]:
     """The messages in a received object (one, or each of a batch), invalid ones as errors."""
     if type(raw) is CheckedFields:
-        return [_decode_checked(raw)]
+        return [decode_checked(raw)]
     from_text = type(raw) is JsonText
     if from_text:
         try:
@@ -242,7 +242,8 @@ def decode_all(raw: Any) -> list[Message | MalformedEnvelopeError]:
     return items
 
 
-def _decode_checked(fields: CheckedFields) -> Message | MalformedEnvelopeError:
+def decode_checked(fields: CheckedFields) -> Message | MalformedEnvelopeError:
+    """The message of fields the edge checked (its payload parsed, bounded), or why not."""
     message_type, payload_text, tab_id, ts, seq = fields
     try:
         payload = safe_json.loads(payload_text, max_depth=MAX_DEPTH)

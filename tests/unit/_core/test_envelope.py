@@ -229,3 +229,13 @@ def test_inside_a_json_batch_every_envelope_gets_the_verdict_decode_gives_it():
     expected = [verdict(decoded(item)) for item in json.loads(text)]
     assert len(got) == len(items) == 95
     assert repr(got) == repr(expected)  # repr: nan != nan, and -0.0 must stay -0.0
+
+
+def test_fields_the_edge_checked_become_a_message_once_their_payload_parses_within_the_bound():
+    from pytabby._core.envelope import MAX_DEPTH, CheckedFields, decode_checked
+
+    assert decode_checked(CheckedFields(("t", '{"a": [1]}', "tab", 2, 3))) == Message("t", {"a": [1]}, "tab", 2.0)
+    deep = decode_checked(CheckedFields(("t", "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1), "tab", 2, 3)))
+    assert isinstance(deep, MalformedEnvelopeError) and deep.reason == f"a payload nested deeper than {MAX_DEPTH} levels"
+    at_bound = decode_checked(CheckedFields(("t", "[" * MAX_DEPTH + "]" * MAX_DEPTH, "tab", 2, 3)))
+    assert isinstance(at_bound, Message)
