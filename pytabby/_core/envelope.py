@@ -4,7 +4,7 @@ Each message is one plain object in purrtabby's shape, ``{type, payload, tabId, 
 plus pytabby's ``v`` (protocol version) and ``seq`` (per-tab sequence number), and
 ``plain: true`` when JSON carries the payload exactly (no bytes, no int beyond 2**53).
 Messages without ``v``/``seq`` (purrtabby or hand-written JS) are accepted.
-Several messages published in one loop turn travel as one object of the same
+A burst of messages (see ``TabBus``) travels as one object of the same
 shape with type ``"pytabby:batch"`` and the envelopes, in order, as payload:
 as one JSON string (``enc: "json"``, far cheaper to cross into JS than many
 objects) when every payload is JSON, else as a list of envelope objects. The
