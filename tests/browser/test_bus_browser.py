@@ -178,11 +178,12 @@ def test_a_lone_plain_message_reaches_js_as_the_envelope_encode_builds(shared_ta
         window.loneChannel = new BroadcastChannel(name);
         window.loneChannel.onmessage = (event) => window.lone.push(event.data);
     }""", name)
-    expected = run_py(shared_tabs[0], f"""
+    expected = json.loads(run_py(shared_tabs[0], f"""
+import json
 from pytabby._core.envelope import encode
 sent = buses[{name!r}].publish("lone", {{"n": [1, 2.5, None, "\\u00e9"], "big": 2**53, "t": (1,)}})
-encode(sent.type, sent.payload, tab_id=sent.tab_id, ts=sent.ts, seq=sent.seq)
-""")
+json.dumps(encode(sent.type, sent.payload, tab_id=sent.tab_id, ts=sent.ts, seq=sent.seq))  # 2**53: a BigInt to drivers
+"""))
     js_page.wait_for("() => window.lone.length === 1")
     got = js_page.evaluate("() => { window.loneChannel.close(); return [Object.keys(window.lone[0]), window.lone[0]]; }")
     assert expected["plain"] is True
