@@ -24,8 +24,8 @@ import math
 from typing import Any, TypedDict, Unpack
 
 from ._core.buffer import Overflow, check_buffer_args
-from ._core.envelope import (CheckedFields, Message, batch_item, check_message, check_payload, checked_message,
-                             decode_all, decode_checked, encode_batch)
+from ._core.envelope import (Message, batch_item, check_message, check_payload, checked_message, decode_all,
+                             encode_batch)
 from ._ports import Platform
 from ._closeable import Closeable
 from ._runtime import default_platform
@@ -197,9 +197,7 @@ class TabBus(Closeable):
                                   buffer, overflow)
 
     def _on_raw(self, raw: Any) -> None:
-        # A lone message the edge checked skips decode_all's list: most messages are lone.
-        items = (decode_checked(raw),) if type(raw) is CheckedFields else decode_all(raw)
-        for item in items:
+        for item in decode_all(raw):
             if self._closed:
                 return
             if isinstance(item, MalformedEnvelopeError):
