@@ -146,13 +146,20 @@ def js_page(pytabby_engine, pytabby_server):
     page.close()
 
 
-def test_raw_js_in_purrtabbys_shape_interoperates_both_ways(shared_tabs, js_page, name):
-    open_bus(shared_tabs[:1], name)
+def listen_in_js(js_page, name):
+    """Open ``window.jsChannel`` on ``name`` in the plain JS page (closing the last test's); what
+    it receives collects in ``window.received``."""
     js_page.evaluate("""(name) => {
+        window.jsChannel?.close();
         window.received = [];
         window.jsChannel = new BroadcastChannel(name);
         window.jsChannel.onmessage = (event) => window.received.push(event.data);
     }""", name)
+
+
+def test_raw_js_in_purrtabbys_shape_interoperates_both_ways(shared_tabs, js_page, name):
+    open_bus(shared_tabs[:1], name)
+    listen_in_js(js_page, name)
     run_py(shared_tabs[0], f"buses[{name!r}].publish('from-py', {{'n': None, 'b': b'ab', 'l': [1]}})")
     js_page.wait_for("() => window.received.length === 1")
     message = js_page.evaluate("""() => {
@@ -173,19 +180,15 @@ def test_raw_js_in_purrtabbys_shape_interoperates_both_ways(shared_tabs, js_page
 def test_a_lone_plain_message_reaches_js_as_the_envelope_encode_builds(shared_tabs, js_page, name):
     # The edge builds a lone plain envelope in JS from its fields; JS peers must see encode()'s object.
     open_bus(shared_tabs[:1], name)
-    js_page.evaluate("""(name) => {
-        window.lone = [];
-        window.loneChannel = new BroadcastChannel(name);
-        window.loneChannel.onmessage = (event) => window.lone.push(event.data);
-    }""", name)
+    listen_in_js(js_page, name)
     expected = json.loads(run_py(shared_tabs[0], f"""
 import json
 from pytabby._core.envelope import encode
 sent = buses[{name!r}].publish("lone", {{"n": [1, 2.5, None, "\\u00e9"], "big": 2**53, "t": (1,)}})
 json.dumps(encode(sent.type, sent.payload, tab_id=sent.tab_id, ts=sent.ts, seq=sent.seq))  # 2**53: a BigInt to drivers
 """))
-    js_page.wait_for("() => window.lone.length === 1")
-    got = js_page.evaluate("() => { window.loneChannel.close(); return [Object.keys(window.lone[0]), window.lone[0]]; }")
+    js_page.wait_for("() => window.received.length === 1")
+    got = js_page.evaluate("() => [Object.keys(window.received[0]), window.received[0]]")
     assert expected["plain"] is True
     assert got == [list(expected), expected]
 
