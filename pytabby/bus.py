@@ -24,8 +24,8 @@ import math
 from typing import Any, TypedDict, Unpack
 
 from ._core.buffer import Overflow, check_buffer_args
-from ._core.envelope import (Message, batch_item, check_message, check_payload, checked_message, decode_all,
-                             encode_batch)
+from ._core.envelope import (Message, batch_item, batch_item_json, check_message, checked_message, decode_all,
+                             encode_batch, encode_json_batch, encode_json_str)
 from ._ports import Platform
 from ._closeable import Closeable
 from ._runtime import default_platform
@@ -72,7 +72,12 @@ class TabBus(Closeable):
         self._malformed = 0
         self._coalesce = coalesce
         self._now_ms = platform.clock.now_ms
-        self._outgoing: list[dict[str, Any]] = []  # wires batched in this turn, posted at its end
+        self._tab_id_json = encode_json_str(self._tab_id)
+        # The burst being batched, posted at the turn's end: its envelopes as JSON text while JSON
+        # carries every payload exactly, else as objects (one list at a time, in order).
+        self._burst_texts: list[str] = []
+        self._burst_objects: list[dict[str, Any]] = []
+        self._burst_first: tuple[str, Any, float, int, bool] | None = None  # posted alone if alone
         self._local: list[Message] = []  # published in this turn, delivered here at its end
         self._flush_pending = False
         self._last_publish_ms = -math.inf
@@ -133,14 +138,20 @@ class TabBus(Closeable):
         seq = self._seq
         tab_id = self._tab_id
         if self._batching:
-            check_message(type, payload)
-            outgoing = self._outgoing
-            outgoing.append(batch_item(type, payload, tab_id, ts, seq))
-            if len(outgoing) >= MAX_BATCH:
-                self._post_outgoing()  # a long burst: let other tabs start on it while this one goes on
+            if check_message(type, payload) and not self._burst_objects:
+                texts = self._burst_texts
+                texts.append(batch_item_json(type, payload, self._tab_id_json, ts, seq))
+                if len(texts) >= MAX_BATCH:
+                    self._post_burst()  # a long burst: let other tabs start on it while this one goes on
+            else:
+                self._add_object(type, payload, ts, seq)
         elif self._coalesce and ts - self._last_publish_ms < BURST_MS:
-            check_message(type, payload)
-            self._outgoing.append(batch_item(type, payload, tab_id, ts, seq))
+            plain = check_message(type, payload)
+            self._burst_first = (type, payload, ts, seq, plain)
+            if plain:
+                self._burst_texts.append(batch_item_json(type, payload, self._tab_id_json, ts, seq))
+            else:
+                self._burst_objects.append(batch_item(type, payload, tab_id, ts, seq))
             self._batching = True
             self._flush_at_turn_end()
         else:  # after a pause (or uncoalesced): it leaves at once, before any other work
@@ -166,21 +177,32 @@ class TabBus(Closeable):
             self._flush_pending = True
             self._platform.defer(self._flush)
 
-    def _post_outgoing(self) -> None:
-        outgoing, self._outgoing = self._outgoing, []
-        if not outgoing or self._channel_closed:
+    def _add_object(self, type: str, payload: Any, ts: float, seq: int) -> None:
+        if self._burst_texts:  # the texts so far leave first, in order
+            self._post_burst()
+        objects = self._burst_objects
+        objects.append(batch_item(type, payload, self._tab_id, ts, seq))
+        if len(objects) >= MAX_BATCH:
+            self._post_burst()
+
+    def _post_burst(self) -> None:
+        """Post what the burst holds: one batch, or its only message as a whole envelope."""
+        texts, objects, first = self._burst_texts, self._burst_objects, self._burst_first
+        self._burst_texts, self._burst_objects, self._burst_first = [], [], None
+        if self._channel_closed or not (texts or objects):
             return
-        if len(outgoing) == 1:  # alone after all: a whole envelope, as purrtabby peers read it
-            item = outgoing[0]
-            self._channel.post_envelope(item["type"], item["payload"], self._tab_id, item["ts"], item["seq"],
-                                        check_payload(item["payload"]))
+        if first is not None and len(texts) + len(objects) == 1:  # alone after all: as purrtabby peers read it
+            type, payload, ts, seq, plain = first
+            self._channel.post_envelope(type, payload, self._tab_id, ts, seq, plain)
+        elif texts:
+            self._channel.post(encode_json_batch(texts, tab_id=self._tab_id, ts=self._now_ms()))
         else:
-            self._channel.post(encode_batch(outgoing, tab_id=self._tab_id, ts=outgoing[0]["ts"]))
+            self._channel.post(encode_batch(objects, tab_id=self._tab_id, ts=self._now_ms()))
 
     def _flush(self) -> None:
         """Post what this turn published (one object, or batches), then deliver it here, in order."""
         self._flush_pending = self._batching = False
-        self._post_outgoing()
+        self._post_burst()
         local, self._local = self._local, []
         for message in local:
             self._deliver(message)

@@ -7,9 +7,9 @@ Messages without ``v``/``seq`` (purrtabby or hand-written JS) are accepted.
 A burst of messages (see ``TabBus``) travels as one object of the same
 shape with type ``"pytabby:batch"`` and the envelopes, in order, as payload:
 as one JSON string (``enc: "json"``, far cheaper to cross into JS than many
-objects) when every payload is JSON, else as a list of envelope objects. The
-envelopes inside a batch leave out ``v`` and ``plain``: the batch carries the
-version, and a missing ``v`` reads as this one.
+objects) when JSON carries every payload exactly, else as a list of envelope
+objects. The envelopes inside a batch leave out ``v`` and ``plain``: the batch
+carries the version, and a missing ``v`` reads as this one.
 
     >>> raw = encode("greet", {"hi": 1}, tab_id="t1", ts=1.0, seq=0)
     >>> decode(raw).payload
@@ -19,6 +19,7 @@ version, and a missing ``v`` reads as this one.
 from __future__ import annotations
 
 import json
+import json.encoder
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,11 @@ _TEXT_SCALARS = frozenset((str, bool, type(None)))  # JSON carries them exactly,
 
 class JsonText(str):
     """The JSON text of one received wire object: whatever it parses to is a valid payload."""
+
+
+class JsonBatchText(str):
+    """The payload of a received JSON batch, whose nesting the receiving edge already found within
+    ``MAX_DEPTH + 2`` (the list and each envelope add two levels above the payloads')."""
 
 
 class CheckedFields(tuple[str, str, str, float, int]):
@@ -177,21 +183,49 @@ def batch_item(type: str, payload: Any, tab_id: str, ts: float, seq: int) -> dic
     return {"type": type, "payload": payload, "tabId": tab_id, "ts": ts, "seq": seq}
 
 
+encode_json_str = json.encoder.encode_basestring_ascii
+# json.dumps's own C encoder, made once (dumps makes one per call), for what check_payload found
+# plain: no cycle, no NaN, no bytes. Its output is json.dumps's with separators=(",", ":").
+_encode_plain: Any = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+    None, None, encode_json_str, None, ":", ",", False, False, True)
+
+
+def plain_json(payload: Any) -> str:
+    """The JSON text of a payload ``check_payload`` found plain."""
+    return "".join(_encode_plain(payload, 0))
+
+
+def batch_item_json(message_type: str, payload: Any, tab_id_json: str, ts: float, seq: int) -> str:
+    """``batch_item``'s JSON text, as ``json.dumps`` writes it, for a plain payload.
+
+    Written by hand, with the tab id's JSON made once per bus: a dict per message and the encoder's
+    walk over its keys cost twice as much (Pyodide, 500-message bursts).
+    """
+    payload_json = repr(payload) if type(payload) is int else "".join(_encode_plain(payload, 0))
+    return (f'{{"type":{encode_json_str(message_type)},"payload":{payload_json},"tabId":{tab_id_json},'
+            f'"ts":{ts!r},"seq":{seq}}}')
+
+
+def encode_json_batch(items: list[str], *, tab_id: str, ts: float) -> dict[str, Any]:
+    """One wire object carrying ``batch_item_json`` envelopes as one JSON string."""
+    return {"type": BATCH_TYPE, "payload": f"[{','.join(items)}]", "tabId": tab_id, "ts": ts,
+            "v": PROTOCOL_VERSION, "enc": "json"}
+
+
 def encode_batch(wires: list[dict[str, Any]], *, tab_id: str, ts: float) -> dict[str, Any]:
-    """One wire object carrying ``batch_item`` envelopes, as JSON text when they allow it."""
-    batch = {"type": BATCH_TYPE, "payload": wires, "tabId": tab_id, "ts": ts, "v": PROTOCOL_VERSION}
-    try:
-        batch["payload"] = json.dumps(wires, allow_nan=False, separators=(",", ":"))
-    except (TypeError, ValueError):  # bytes, NaN or infinity: send the objects themselves
-        return batch
-    batch["enc"] = "json"
-    return batch
+    """One wire object carrying ``batch_item`` envelopes as objects (some payload is not plain)."""
+    return {"type": BATCH_TYPE, "payload": wires, "tabId": tab_id, "ts": ts, "v": PROTOCOL_VERSION}
 
 
 def decode_all(raw: Any) -> list[Message | MalformedEnvelopeError]:
     """The messages in a received object (one, or each of a batch), invalid ones as errors."""
     if type(raw) is CheckedFields:
         return [decode_checked(raw)]
+    if type(raw) is JsonBatchText:
+        try:
+            return _decode_json_items(safe_json.loads_checked(raw))
+        except ValueError:
+            return [MalformedEnvelopeError("a JSON batch that is not valid JSON", raw)]
     from_text = type(raw) is JsonText
     if from_text:
         try:
@@ -212,14 +246,18 @@ def decode_all(raw: Any) -> list[Message | MalformedEnvelopeError]:
             return [MalformedEnvelopeError(f"a JSON batch nested deeper than {MAX_DEPTH} levels of payload", raw)]
         except ValueError:
             return [MalformedEnvelopeError("a JSON batch that is not valid JSON", raw)]
+    if not from_json:
+        if not isinstance(inner, list):
+            return [MalformedEnvelopeError("a batch's payload must be a list", raw)]
+        return [_decode_or_error(item, trusted_payload=False) for item in inner]
+    return _decode_json_items(inner)
+
+
+def _decode_json_items(inner: Any) -> list[Message | MalformedEnvelopeError]:
     if not isinstance(inner, list):
-        return [MalformedEnvelopeError("a batch's payload must be a list", raw)]
+        return [MalformedEnvelopeError("a batch's payload must be a list", inner)]
     items: list[Message | MalformedEnvelopeError] = []
     append = items.append
-    if not from_json:
-        for item in inner:
-            append(_decode_or_error(item, trusted_payload=False))
-        return items
     # Whatever bounded JSON decodes to is a valid payload, so JSON batches skip the payload walk,
     # and an envelope as pytabby writes it is checked and built inline (hundreds per event);
     # anything else takes decode() for its exact verdict.

@@ -78,6 +78,11 @@ def loads(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
         text = bytes(text).decode()
     if text.count("[") + text.count("{") > max_depth and depth_exceeds(text, max_depth):
         raise JSONTooDeepError(max_depth)
+    return loads_checked(text)
+
+
+def loads_checked(text: str) -> Any:
+    """``json.loads`` of text whose nesting the caller already bounded (``depth_exceeds`` or its like)."""
     try:
         value, end = _scan(text, 0)
     except StopIteration:

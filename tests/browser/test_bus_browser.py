@@ -243,6 +243,54 @@ verdicts = [item for text in {texts!r} for item in decode_all(JsonText(text))]
     assert run_py(shared_tabs[0], "[got, bad]") == expected
 
 
+def test_the_listener_passes_on_json_batches_within_the_depth_bound_and_python_checks_the_rest(
+        shared_tabs, js_page, name):
+    # The JS listener scans a JSON batch's nesting so Python need not; a batch it refuses takes
+    # Python's own depth check. Either way each batch must get the verdict decode_all gives its object.
+    open_bus(shared_tabs[:1], name)
+    run_py(shared_tabs[0], f"""
+from pytabby._core import safe_json
+bad, got, checked_in_python = [], [], []
+buses[{name!r}].on_malformed(lambda e: bad.append(e.reason))
+buses[{name!r}].subscribe_all(lambda m: got.append(repr((m.payload, m.seq))))
+real_depth_exceeds = safe_json.depth_exceeds
+safe_json.depth_exceeds = lambda text, limit: checked_in_python.append(limit) or real_depth_exceeds(text, limit)
+""")
+    texts = js_page.evaluate("""(name) => {
+        const item = (payload, seq) => `{"type":"t","payload":${payload},"tabId":"js","ts":1.5,"seq":${seq}}`;
+        const deep = (n) => "[".repeat(n) + "1" + "]".repeat(n);
+        const texts = [
+            `[${item(deep(64), 0)}]`,  // the deepest payload allowed: the list and the envelope add two
+            `[${item(deep(65), 1)}]`,
+            `[${item(JSON.stringify("[".repeat(200)), 2)}]`,  // brackets inside a string do not nest
+            `[${item(JSON.stringify('\\"[' + "{".repeat(100)), 3)}]`,  // nor after an escaped quote
+            `[${item(JSON.stringify("\\\\"), 4)},${item(deep(65), 5)}]`,  // an escaped backslash ends nothing
+            `[${item(deep(30), 6)},${item(deep(30), 7)}]`,  // siblings: depth is what is open at once
+            `[${item('{"a":'.repeat(64) + "1" + "}".repeat(64), 8)}]`,
+            `[${item(deep(10000), 9)}]`,
+            "[{",
+        ];
+        const channel = new BroadcastChannel(name);
+        for (const text of texts) channel.postMessage({type: "pytabby:batch", payload: text, tabId: "js", ts: 1, v: 1, enc: "json"});
+        channel.close();
+        return texts;
+    }""", name)
+    wait_py(shared_tabs[0], "len(got) + len(bad) == 10")
+    expected = run_py(shared_tabs[0], f"""
+safe_json.depth_exceeds = real_depth_exceeds
+from pytabby import Message
+from pytabby._core.envelope import decode_all
+batches = [{{"type": "pytabby:batch", "payload": text, "tabId": "js", "ts": 1, "v": 1, "enc": "json"}} for text in {texts!r}]
+verdicts = [item for batch in batches for item in decode_all(batch)]
+[[repr((m.payload, m.seq)) for m in verdicts if isinstance(m, Message)],
+ [e.reason for e in verdicts if not isinstance(e, Message)]]
+""")
+    assert [len(part) for part in expected] == [6, 4]
+    assert run_py(shared_tabs[0], "[got, bad]") == expected
+    # Python checked the depth of the three batches too deep for the listener, and of no other.
+    assert run_py(shared_tabs[0], "checked_in_python") == [66, 66, 66]
+
+
 def test_plain_pyodide_page_runs_the_bus(tabs, shared_tabs, name):
     (page,) = tabs(1, url="/pyodide-example.html")
     page.wait_for("() => window.exampleReady === true")

@@ -327,6 +327,37 @@ async def test_a_batch_is_purrtabby_shaped_and_bad_entries_inside_are_reported_a
     assert seen == [1, 2] and len(errors) == 2
 
 
+async def test_a_burst_leaves_as_json_text_until_a_payload_json_cannot_carry_then_as_objects_in_order(
+        cluster, browser):
+    import json
+
+    from pytabby.bus import BURST_MS
+
+    a, b = open_buses(cluster, 2)
+    wires, seen = [], []
+    browser.open_tab().open_channel("app", wires.append, print)
+    b.subscribe_all(lambda m: seen.append(m.payload))
+    bursts = [[0, 1, b"\x02", 3, 2**60, b"\x05"], [10, 11, {"k": [12]}, b"\x0d"]]
+    for burst in bursts:
+        for payload in burst:
+            a.publish("n", payload)
+        await browser.settle()
+        browser.clock.advance(BURST_MS / 1000)
+
+    def shape(wire):
+        if wire["type"] != "pytabby:batch":
+            return "lone", wire["payload"]
+        if wire.get("enc") == "json":
+            return "json", [item["payload"] for item in json.loads(wire["payload"])]
+        return "objects", [item["payload"] for item in wire["payload"]]
+
+    assert [shape(wire) for wire in wires] == [
+        ("lone", 0), ("lone", 1), ("objects", [b"\x02", 3, 2**60, b"\x05"]),  # a burst of one leaves whole
+        ("lone", 10), ("json", [11, {"k": [12]}]), ("objects", [b"\x0d"]),
+    ]
+    assert seen == bursts[0] + bursts[1]
+
+
 async def test_messages_published_just_before_close_still_go_out(cluster, browser):
     a, b = open_buses(cluster, 2)
     seen = []

@@ -128,21 +128,35 @@ def test_message_is_frozen_and_checked():
         Message("", 1, "a", 1.0)
 
 
-def test_a_batch_of_json_payloads_travels_as_one_json_string_and_decodes_to_the_same_messages():
-    from pytabby._core.envelope import decode_all, encode_batch
+PLAIN_PAYLOADS = [0, -7, 2**53, -(2**53), True, False, None, 1.5, -0.0, 1e300, "", "é\u2028\"\\</script>",
+                  [1, "x", None], (1, (2,)), {"n": {"deep": [1.25, {"k": "v"}]}, "": 0}, {"a\u0000": []}]
 
-    wires = [encode("t", {"n": n, "big": 2**60, "tup": (1,)}, tab_id="a", ts=1.0, seq=n) for n in range(3)]
-    batch = encode_batch(wires, tab_id="a", ts=1.0)
+
+@pytest.mark.parametrize("payload", PLAIN_PAYLOADS)
+def test_a_json_batch_item_is_the_text_json_dumps_writes_for_its_envelope(payload):
+    from pytabby._core.envelope import batch_item, batch_item_json, encode_json_str
+
+    ts = 1795000000000.1235
+    expected = json.dumps(batch_item("t\u00e9", payload, "tab-1", ts, 7), allow_nan=False, separators=(",", ":"))
+    assert batch_item_json("t\u00e9", payload, encode_json_str("tab-1"), ts, 7) == expected
+
+
+def test_a_json_batch_decodes_to_the_same_messages_in_order():
+    from pytabby._core.envelope import batch_item_json, decode_all, encode_json_batch
+
+    items = [batch_item_json("t", payload, '"a"', 1.0 + n, n) for n, payload in enumerate(PLAIN_PAYLOADS)]
+    batch = encode_json_batch(items, tab_id="a", ts=1.0)
     assert batch["enc"] == "json" and isinstance(batch["payload"], str)
     messages = decode_all(structured_clone(batch))
-    assert [m.payload for m in messages] == [{"n": n, "big": 2**60, "tup": [1]} for n in range(3)]
+    expected = json.loads(json.dumps(PLAIN_PAYLOADS))  # tuples arrive as lists
+    assert [(m.payload, m.ts, m.seq) for m in messages] == [(p, 1.0 + n, n) for n, p in enumerate(expected)]
 
 
-@pytest.mark.parametrize("odd", [b"\x00", math.nan, math.inf])
-def test_a_batch_with_bytes_or_non_finite_floats_travels_as_objects(odd):
-    from pytabby._core.envelope import decode_all, encode_batch
+@pytest.mark.parametrize("odd", [b"\x00", math.nan, math.inf, 2**60])
+def test_a_batch_with_payloads_json_does_not_carry_exactly_travels_as_objects(odd):
+    from pytabby._core.envelope import batch_item, decode_all, encode_batch
 
-    batch = encode_batch([encode("t", [odd], tab_id="a", ts=1.0, seq=0)], tab_id="a", ts=1.0)
+    batch = encode_batch([batch_item("t", [odd], "a", 1.0, 0)], tab_id="a", ts=1.0)
     assert "enc" not in batch and isinstance(batch["payload"], list)
     (message,) = decode_all(structured_clone(batch))
     assert message.payload == [odd] or math.isnan(message.payload[0])
@@ -203,7 +217,7 @@ def test_scalars_json_would_change_are_not_plain(payload):
 
 
 def test_inside_a_json_batch_every_envelope_gets_the_verdict_decode_gives_it():
-    from pytabby._core.envelope import BATCH_TYPE, decode_all
+    from pytabby._core.envelope import BATCH_TYPE, JsonBatchText, decode_all
 
     good = {"type": "t", "payload": {"n": 1}, "tabId": "a", "ts": 1.5, "seq": 0}
     odd_values = [None, True, 0, 1, 2.5, -0.0, math.inf, -math.inf, math.nan, "", "x", [], {}, 2**60]
@@ -225,10 +239,20 @@ def test_inside_a_json_batch_every_envelope_gets_the_verdict_decode_gives_it():
         except MalformedEnvelopeError as exc:
             return exc
 
-    got = [verdict(item) for item in decode_all(batch)]
     expected = [verdict(decoded(item)) for item in json.loads(text)]
-    assert len(got) == len(items) == 95
-    assert repr(got) == repr(expected)  # repr: nan != nan, and -0.0 must stay -0.0
+    for received in (batch, JsonBatchText(text)):  # as an object, and as the text the edge depth-checked
+        got = [verdict(item) for item in decode_all(received)]
+        assert len(got) == len(items) == 95
+        assert repr(got) == repr(expected)  # repr: nan != nan, and -0.0 must stay -0.0
+
+
+def test_a_json_batch_text_from_the_edge_that_is_not_a_list_of_envelopes_is_reported():
+    from pytabby._core.envelope import JsonBatchText, decode_all
+
+    (not_json,) = decode_all(JsonBatchText("[{"))
+    (not_a_list,) = decode_all(JsonBatchText('{"type": "t"}'))
+    assert not_json.reason == "a JSON batch that is not valid JSON"
+    assert not_a_list.reason == "a batch's payload must be a list"
 
 
 def test_fields_the_edge_checked_become_a_message_once_their_payload_parses_within_the_bound():
