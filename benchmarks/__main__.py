@@ -17,7 +17,6 @@ import json
 import os
 import platform
 import shutil
-import sys
 import tempfile
 import time
 from importlib.metadata import version
@@ -105,4 +104,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

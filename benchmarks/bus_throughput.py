@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from typing import Any
 
 from .harness import NOW_JS, NOW_PY, Bench, Row, Target, names, run_py
 
@@ -98,18 +99,18 @@ t0
 """
 
 
-def _rate(receiver: object, n: int, started: float) -> float:
-    receiver.wait_for_function("() => window.doneAt > 0", polling=10, timeout=120_000)  # type: ignore[attr-defined]
-    return n / (receiver.evaluate("() => window.doneAt") - started) * 1000  # type: ignore[attr-defined]
+def _rate(receiver: Any, n: int, started: float) -> float:
+    receiver.wait_for_function("() => window.doneAt > 0", polling=10, timeout=120_000)
+    return n / (float(receiver.evaluate("() => window.doneAt")) - started) * 1000
 
 
-def _js(pages: list, n: int, batch: int) -> float:
+def _js(pages: list[Any], n: int, batch: int) -> float:
     args = [f"tp-{next(names)}", n, batch]
     pages[1].evaluate(_JS_RECEIVE, args)
     return _rate(pages[1], n, pages[0].evaluate(_JS_SEND, args))
 
 
-def _bc(pages: list, n: int) -> float:
+def _bc(pages: list[Any], n: int) -> float:
     args = [f"bc-{next(names)}", n]
     pages[1].evaluate(_BC_RECEIVE, args)
     rate = _rate(pages[1], n, pages[0].evaluate(_BC_SEND, args))
@@ -117,7 +118,7 @@ def _bc(pages: list, n: int) -> float:
     return rate
 
 
-def _py(pages: list, n: int, receive: str, send: str) -> float:
+def _py(pages: list[Any], n: int, receive: str, send: str) -> float:
     name = repr(f"py-{next(names)}")
     run_py(pages[1], receive.replace("NAME", name).replace("COUNT", str(n)))
     started = run_py(pages[0], send.replace("NAME", name).replace("COUNT", str(n)))

@@ -203,11 +203,13 @@ class Bench:
         headers = {"Content-Type": "text/plain", "X-Pytabby-Token": self.token}
         request = Request(f"{self.base}{path}", data=body, method="POST", headers=headers)
         with urlopen(request) as response:
-            return json.load(response)
+            answer: dict[str, Any] = json.load(response)
+        return answer
 
     def stats(self) -> dict[str, Any]:
         with urlopen(f"{self.base}/stats") as response:
-            return json.load(response)
+            stats: dict[str, Any] = json.load(response)
+        return stats
 
 
 def table(results: Results) -> str:

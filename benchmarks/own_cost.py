@@ -66,6 +66,7 @@ def run(bench: Bench) -> None:
 def _measure(bench: Bench, prime: bool, trace: bool) -> dict[str, float]:
     page = bench.bare_page()
     try:
-        return page.evaluate(_MEASURE, [PACKAGE, prime, trace])
+        figures: dict[str, float] = page.evaluate(_MEASURE, [PACKAGE, prime, trace])
+        return figures
     finally:
         page.close()

@@ -110,10 +110,10 @@ def _count(bench: Bench, pages: list[Any], baseline: int) -> tuple[int, int]:
 
 
 def _settled_connections(bench: Bench) -> int:
-    last, since = bench.stats()["connections"], time.monotonic()
+    last, since = int(bench.stats()["connections"]), time.monotonic()
     while time.monotonic() - since < SETTLED_MS / 1000:
         time.sleep(0.05)
-        now = bench.stats()["connections"]
+        now = int(bench.stats()["connections"])
         if now != last:
             last, since = now, time.monotonic()
     return last
