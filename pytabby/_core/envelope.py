@@ -201,7 +201,7 @@ def batch_item_json(message_type: str, payload: Any, tab_id_json: str, ts: float
     Written by hand, with the tab id's JSON made once per bus: a dict per message and the encoder's
     walk over its keys cost twice as much (Pyodide, 500-message bursts).
     """
-    payload_json = repr(payload) if type(payload) is int else "".join(_encode_plain(payload, 0))
+    payload_json = repr(payload) if type(payload) is int else plain_json(payload)
     return (f'{{"type":{encode_json_str(message_type)},"payload":{payload_json},"tabId":{tab_id_json},'
             f'"ts":{ts!r},"seq":{seq}}}')
 
@@ -223,9 +223,10 @@ def decode_all(raw: Any) -> list[Message | MalformedEnvelopeError]:
         return [decode_checked(raw)]
     if type(raw) is JsonBatchText:
         try:
-            return _decode_json_items(safe_json.loads_checked(raw))
+            inner = safe_json.loads_checked(raw)
         except ValueError:
             return [MalformedEnvelopeError("a JSON batch that is not valid JSON", raw)]
+        return _decode_json_items(inner, raw)
     from_text = type(raw) is JsonText
     if from_text:
         try:
@@ -250,12 +251,13 @@ def decode_all(raw: Any) -> list[Message | MalformedEnvelopeError]:
         if not isinstance(inner, list):
             return [MalformedEnvelopeError("a batch's payload must be a list", raw)]
         return [_decode_or_error(item, trusted_payload=False) for item in inner]
-    return _decode_json_items(inner)
+    return _decode_json_items(inner, raw)
 
 
-def _decode_json_items(inner: Any) -> list[Message | MalformedEnvelopeError]:
+def _decode_json_items(inner: Any, received: Any) -> list[Message | MalformedEnvelopeError]:
+    """The envelopes of a parsed JSON batch; ``received`` is what arrived, for the error."""
     if not isinstance(inner, list):
-        return [MalformedEnvelopeError("a batch's payload must be a list", inner)]
+        return [MalformedEnvelopeError("a batch's payload must be a list", received)]
     items: list[Message | MalformedEnvelopeError] = []
     append = items.append
     # Whatever bounded JSON decodes to is a valid payload, so JSON batches skip the payload walk,
