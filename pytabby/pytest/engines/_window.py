@@ -107,7 +107,7 @@ class WindowTab:
     @property
     def url(self) -> str:
         if not self._closed:
-            self._url = self.evaluate("() => location.href")
+            self._url = self._settled("() => location.href")
         return self._url
 
     @property
@@ -119,20 +119,23 @@ class WindowTab:
         with self._lock:
             self._driver.switch(self._handle)
             self._driver.navigate(url)
-        if not self._driver.reports_status:
-            return None
-        # Firefox reports the status here (WebKit 2.50 leaves it undefined).
-        status_script = """() => performance.getEntriesByType("navigation")[0]?.responseStatus || null"""
+        # The driver can return while the window's previous document (about:blank for a new
+        # window) is still being replaced; the first answer comes from the new one.
+        # Firefox reports the status in the navigation timing (WebKit 2.50 leaves it undefined).
+        self._url, status = self._settled(
+            """() => [location.href, performance.getEntriesByType("navigation")[0]?.responseStatus || null]""")
+        return int(status) if status and self._driver.reports_status else None
+
+    def _settled(self, script: str) -> Any:
+        """``evaluate(script)`` in whichever document answers once a navigation under way is over."""
         deadline = time.monotonic() + PAGE_LOAD_TIMEOUT
         while True:
             try:
-                status = self.evaluate(status_script)
-                break
-            except NavigatedAway:  # the old document was still going away
+                return self.evaluate(script)
+            except NavigatedAway:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.02)
-        return int(status) if status else None
 
     def go_back(self) -> None:
         with self._lock:

@@ -31,14 +31,16 @@ if TYPE_CHECKING:
 WEBDRIVER = "/usr/bin/WebKitWebDriver"
 MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
 RESTORE_WAIT = 2  # seconds go_back() lets the driver wait for a load (see there)
+# Seconds a script lets the driver wait for a navigation it believes unfinished. WebKitWebDriver
+# sometimes misses a new window's load and holds the first script for the whole page load timeout
+# (measured: 6 of 150 windows, opened beside booting tabs), then answers the next one at once.
+SETTLE_WAIT = 3
 
 
 class _WebDriver:
     """The ``Driver`` port on a selenium session."""
 
-    # WebKit 2.50 has no responseStatus; asking anyway costs a script round trip that a page busy
-    # booting (measured: 4 tabs booting in one web process) answers with "script timeout" for 60 s.
-    reports_status = False
+    reports_status = False  # WebKit 2.50 leaves the navigation timing's responseStatus undefined
 
     def __init__(self, session: Any) -> None:
         self._session = session
@@ -59,17 +61,21 @@ class _WebDriver:
             raise ScriptError(str(exc.msg)) from None
         except TimeoutException:
             if time.monotonic() - started < SCRIPT_TIMEOUT:
-                # WebKitWebDriver answers "script timeout" at once when the document went away mid-script.
+                # The document went away mid-script (answered at once), or the driver waited
+                # SETTLE_WAIT for a navigation: either way the next script meets the new document.
                 return None
             raise TimeoutError(f"webkit: a script ran over {SCRIPT_TIMEOUT} s") from None
 
     def navigate(self, url: str) -> None:
         from selenium.common.exceptions import TimeoutException
 
+        self._session.set_page_load_timeout(PAGE_LOAD_TIMEOUT)
         try:
             self._session.get(url)
         except TimeoutException:
             raise TimeoutError(f"webkit: {url} did not reach DOMContentLoaded within {PAGE_LOAD_TIMEOUT} s") from None
+        finally:
+            self._session.set_page_load_timeout(SETTLE_WAIT)
 
     def go_back(self) -> None:
         from selenium.common.exceptions import TimeoutException
@@ -84,7 +90,7 @@ class _WebDriver:
         except TimeoutException:
             pass  # restored, or still loading: the caller waits for the page it needs
         finally:
-            self._session.set_page_load_timeout(PAGE_LOAD_TIMEOUT)
+            self._session.set_page_load_timeout(SETTLE_WAIT)
 
     def new_window(self) -> str:
         self._session.switch_to.new_window("window")
@@ -155,7 +161,7 @@ class WebKitEngine:
         try:
             self._session = webdriver.WebKitGTK(options=options, service=Service(executable_path=webdriver_path, env=env))
             self._session.set_script_timeout(SCRIPT_TIMEOUT)
-            self._session.set_page_load_timeout(PAGE_LOAD_TIMEOUT)
+            self._session.set_page_load_timeout(SETTLE_WAIT)  # navigate() sets its own
         except BaseException:
             if self._xvfb is not None:
                 self._xvfb.stop()
