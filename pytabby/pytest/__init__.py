@@ -19,12 +19,13 @@ from .cluster import freeze, kill_leader, wait_for_leader
 from .config import Settings, load_settings
 from .control import Control, server_stats
 from .engines.base import Engine, ScriptError, Tab, TabCrashed, Unsupported
-from .pages import BootError, PyError, TabFactory, run_py, wait_py
+from .pages import BootError, EngineFaultWarning, PyError, TabFactory, run_py, wait_py
 
 __all__ = [
     "BootError",
     "Control",
     "Engine",
+    "EngineFaultWarning",
     "PyError",
     "ScriptError",
     "Settings",

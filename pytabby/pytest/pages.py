@@ -5,6 +5,7 @@ Everything works on the driver-neutral ``Tab`` handle, so on every engine.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit
 
@@ -49,6 +50,9 @@ _WATCH_READY = """() => {
 _SETTLED = "() => window.pytabbySettled !== undefined || Boolean(window.pytabbyBoot && window.pytabbyBoot.error)"
 _BOOT_ERROR = """() => (window.pytabbySettled && window.pytabbySettled.error)
     || (window.pytabbyBoot && window.pytabbyBoot.error) || null"""
+# Pyodide's own startup trapped in the browser's WebAssembly engine, before any page code ran.
+_STARTUP_TRAPPED = """() => Boolean(window.pytabbyBoot && window.pytabbyBoot.wasmTrap
+    && window.pytabbyBoot.failedAt === "loading-pyodide")"""
 _STATUS = """async () => {
     const entry = performance.getEntriesByType("navigation")[0];
     if (entry && entry.responseStatus) return entry.responseStatus;
@@ -61,7 +65,20 @@ class PyError(AssertionError):
 
 
 class BootError(AssertionError):
-    """A tab did not boot; the message names the page, what was awaited, the HTTP status and console errors."""
+    """A tab did not boot; the message names the page, what was awaited, the HTTP status and console errors.
+
+    ``startup_trapped``: the browser's WebAssembly engine trapped while Pyodide itself started
+    (WebKitGTK, rarely: "Out of bounds memory access" in Pyodide's first ``import``), before
+    any code of the page, pytabby or the app ran.
+    """
+
+    def __init__(self, message: str, *, startup_trapped: bool = False) -> None:
+        super().__init__(message)
+        self.startup_trapped = startup_trapped
+
+
+class EngineFaultWarning(UserWarning):
+    """The browser failed in a way no page code caused, and the kit worked around it (said how)."""
 
 
 def run_py(tab: Tab, code: str) -> object:
@@ -125,8 +142,19 @@ class TabFactory:
         engine = self._isolated_engine() if isolated else self.engine
         tabs = [engine.new_tab(self.url(url)) for _ in range(count)]
         self.opened.extend(tabs)
-        for tab in tabs:
-            wait_booted(tab, self.settings)
+        for index, tab in enumerate(tabs):
+            try:
+                wait_booted(tab, self.settings)
+            except BootError as error:
+                if not error.startup_trapped:
+                    raise
+                # The engine's fault, not the page's: one fresh tab in its place, said as a warning.
+                warnings.warn(f"{tab.label}: Pyodide's startup trapped in the browser ({error}); "
+                              "opened the page once more in a new tab", EngineFaultWarning, stacklevel=2)
+                tab.close()
+                tabs[index] = engine.new_tab(self.url(url))
+                self.opened.append(tabs[index])
+                wait_booted(tabs[index], self.settings)
         return tabs
 
     def url(self, path: str | None = None) -> str:
@@ -160,7 +188,8 @@ def wait_booted(tab: Tab, settings: Settings) -> None:
         f"(stage: {tab.evaluate('() => window.pytabbyBoot && window.pytabbyBoot.stage')}){console_tail(tab)}"))
     error = tab.evaluate(_BOOT_ERROR)
     if error is not None:
-        raise BootError(f"{page} failed to boot (HTTP {_status(tab)}): {error}{console_tail(tab)}")
+        raise BootError(f"{page} failed to boot (HTTP {_status(tab)}): {error}{console_tail(tab)}",
+                        startup_trapped=tab.evaluate(_STARTUP_TRAPPED) is True)
 
 
 def _wait(tab: Tab, script: str, timeout: float, failure: Callable[[], BootError]) -> None:

@@ -7,8 +7,9 @@
 // <script type="py">; put this line after PyScript's core.js): waits for PyScript's own Pyodide
 // to run the page's scripts. Either way it sets `window.pyodide`, `window.pytabbyReady` (a promise
 // of the Pyodide API, settled when the page's Python has run), `window.pytabbyBoot = {stage,
-// error}`, fires `pytabby:boot` events ({detail: {stage, error}}) and shows the stage, or the
-// error (class "error"), in an element #pytabby-status if the page has one.
+// error, failedAt, wasmTrap}` (on an error: the stage it interrupted, and whether it was the
+// browser's WebAssembly engine trapping), fires `pytabby:boot` events ({detail: that object}) and
+// shows the stage, or the error (class "error"), in an element #pytabby-status if the page has one.
 
 const ownTag = document.querySelector('script[src$="pytabby-boot.js"]');
 const STATUS_TEXT = {
@@ -20,9 +21,12 @@ const STATUS_TEXT = {
   error: "Boot failed",
 };
 
-function report(stage, error = null) {
-  window.pytabbyBoot = { stage, error };
-  dispatchEvent(new CustomEvent("pytabby:boot", { detail: { stage, error } }));
+let reached = null; // the last stage before an error
+
+function report(stage, error = null, wasmTrap = false) {
+  if (!error) reached = stage;
+  window.pytabbyBoot = { stage, error, failedAt: error ? reached : null, wasmTrap };
+  dispatchEvent(new CustomEvent("pytabby:boot", { detail: window.pytabbyBoot }));
   const status = document.getElementById("pytabby-status");
   if (status) {
     status.textContent = error ? `${STATUS_TEXT.error}: ${error}` : STATUS_TEXT[stage];
@@ -78,7 +82,7 @@ window.pytabbyReady = (isPyScript ? bootPyScript() : bootPlain(options)).then(
     return pyodide;
   },
   (error) => {
-    report("error", String(error?.message ?? error));
+    report("error", String(error?.message ?? error), error instanceof WebAssembly.RuntimeError);
     throw error;
   },
 );

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from pytabby.pytest import PyError, TabCrashed, Unsupported, run_py, wait_for_leader, wait_py
@@ -52,3 +54,36 @@ def test_wait_py_names_the_condition_that_never_held(tabs):
     with pytest.raises(TimeoutError, match=rf"wait_py: 'False' still false in {page.engine} tab \d+ /playground.html "
                                            r"after 0.5 s"):
         wait_py(page, "False", timeout=0.5)
+
+
+
+def fulfill(route, body: str) -> None:
+    route.fulfill(content_type="text/javascript", body=body)
+
+
+def test_the_boot_script_says_which_stage_failed_and_whether_the_wasm_engine_trapped(open_page, pytabby_engine):
+    """What the kit's reopen-once rule reads: only a trap in Pyodide's own startup counts as the engine's.
+
+    Pyodide's module is swapped (a Playwright route, so Chromium only) for one whose ``loadPyodide``
+    fails as WebKitGTK's did in Pyodide's first import, or with an ordinary error.
+    """
+    if pytabby_engine.name != "chromium":
+        raise Unsupported(f"{pytabby_engine.name}'s driver cannot replace a response (no request routing)")
+    page = open_page("/raw.html")
+    for failure, error in [("trap", 'new WebAssembly.RuntimeError("Out of bounds memory access")'),
+                           ("other", 'new TypeError("no wasm here")')]:
+        module = f"export async function loadPyodide() {{ throw {error}; }}"
+        page.page.route("**/dist/pyodide.mjs", functools.partial(fulfill, body=module))
+        boot = page.evaluate("""async (failure) => {
+            delete window.pytabbyBoot;
+            await import("/pytabby-boot.js?" + failure);
+            await window.pytabbyReady.catch(() => {});
+            return window.pytabbyBoot;
+        }""", failure)
+        page.page.unroute("**/dist/pyodide.mjs")
+        page.evaluate("() => location.reload()")  # a fresh module map for the next failure
+        page.wait_for("() => document.readyState === 'complete' && window.pytabbyBoot === undefined")
+        assert boot["stage"] == "error"
+        assert boot["failedAt"] == "loading-pyodide"
+        assert boot["wasmTrap"] is (failure == "trap")
+        assert boot["error"] == ("Out of bounds memory access" if failure == "trap" else "no wasm here")
