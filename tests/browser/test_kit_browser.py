@@ -70,6 +70,8 @@ def test_the_boot_script_says_which_stage_failed_and_whether_the_wasm_engine_tra
     if pytabby_engine.name != "chromium":
         raise Unsupported(f"{pytabby_engine.name}'s driver cannot replace a response (no request routing)")
     page = open_page("/raw.html")
+    # The renderer's memory cache would answer for Pyodide's module, loaded by other tabs, unrouted.
+    page.page.context.new_cdp_session(page.page).send("Network.setCacheDisabled", {"cacheDisabled": True})
     for failure, error in [("trap", 'new WebAssembly.RuntimeError("Out of bounds memory access")'),
                            ("other", 'new TypeError("no wasm here")')]:
         module = f"export async function loadPyodide() {{ throw {error}; }}"
