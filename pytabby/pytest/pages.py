@@ -50,9 +50,11 @@ _WATCH_READY = """() => {
 _SETTLED = "() => window.pytabbySettled !== undefined || Boolean(window.pytabbyBoot && window.pytabbyBoot.error)"
 _BOOT_ERROR = """() => (window.pytabbySettled && window.pytabbySettled.error)
     || (window.pytabbyBoot && window.pytabbyBoot.error) || null"""
-# Pyodide's own startup trapped in the browser's WebAssembly engine, before any page code ran.
-_STARTUP_TRAPPED = """() => Boolean(window.pytabbyBoot && window.pytabbyBoot.wasmTrap
-    && window.pytabbyBoot.failedAt === "loading-pyodide")"""
+# Pyodide's own startup failed in the browser, before any page code ran: its WebAssembly trapped,
+# or its first import found the interpreter's memory corrupt (both seen in WebKitGTK, in tabs
+# whose neighbours booted the same files).
+_STARTUP_TRAPPED = """() => Boolean(window.pytabbyBoot && window.pytabbyBoot.failedAt === "loading-pyodide"
+    && (window.pytabbyBoot.wasmTrap || window.pytabbyBoot.error.startsWith("Failed to import _pyodide_core")))"""
 _STATUS = """async () => {
     const entry = performance.getEntriesByType("navigation")[0];
     if (entry && entry.responseStatus) return entry.responseStatus;
@@ -67,9 +69,9 @@ class PyError(AssertionError):
 class BootError(AssertionError):
     """A tab did not boot; the message names the page, what was awaited, the HTTP status and console errors.
 
-    ``startup_trapped``: the browser's WebAssembly engine trapped while Pyodide itself started
-    (WebKitGTK, rarely: "Out of bounds memory access" in Pyodide's first ``import``), before
-    any code of the page, pytabby or the app ran.
+    ``startup_trapped``: Pyodide's own startup failed in the browser's WebAssembly engine, before
+    any code of the page, pytabby or the app ran (WebKitGTK, rarely: "Out of bounds memory access"
+    in Pyodide's first ``import``, or that import failing on a corrupt ``builtins``).
     """
 
     def __init__(self, message: str, *, startup_trapped: bool = False) -> None:
@@ -149,7 +151,7 @@ class TabFactory:
                 if not error.startup_trapped:
                     raise
                 # The engine's fault, not the page's: one fresh tab in its place, said as a warning.
-                warnings.warn(f"{tab.label}: Pyodide's startup trapped in the browser ({error}); "
+                warnings.warn(f"{tab.label}: Pyodide's startup failed in the browser ({error}); "
                               "opened the page once more in a new tab", EngineFaultWarning, stacklevel=2)
                 tab.close()
                 tabs[index] = engine.new_tab(self.url(url))

@@ -6,7 +6,7 @@ import functools
 
 import pytest
 
-from pytabby.pytest import PyError, TabCrashed, Unsupported, run_py, wait_for_leader, wait_py
+from pytabby.pytest import PyError, TabCrashed, Unsupported, pages, run_py, wait_for_leader, wait_py
 
 
 def crash(tab) -> None:
@@ -73,6 +73,7 @@ def test_the_boot_script_says_which_stage_failed_and_whether_the_wasm_engine_tra
     # The renderer's memory cache would answer for Pyodide's module, loaded by other tabs, unrouted.
     page.page.context.new_cdp_session(page.page).send("Network.setCacheDisabled", {"cacheDisabled": True})
     for failure, error in [("trap", 'new WebAssembly.RuntimeError("Out of bounds memory access")'),
+                           ("corrupt", 'new Error("Failed to import _pyodide_core\\nImportError: cannot import name")'),
                            ("other", 'new TypeError("no wasm here")')]:
         module = f"export async function loadPyodide() {{ throw {error}; }}"
         page.page.route("**/dist/pyodide.mjs", functools.partial(fulfill, body=module))
@@ -82,10 +83,13 @@ def test_the_boot_script_says_which_stage_failed_and_whether_the_wasm_engine_tra
             await window.pytabbyReady.catch(() => {});
             return window.pytabbyBoot;
         }""", failure)
+        engines_fault = page.evaluate(pages._STARTUP_TRAPPED)
         page.page.unroute("**/dist/pyodide.mjs")
         page.evaluate("() => location.reload()")  # a fresh module map for the next failure
         page.wait_for("() => document.readyState === 'complete' && window.pytabbyBoot === undefined")
         assert boot["stage"] == "error"
         assert boot["failedAt"] == "loading-pyodide"
         assert boot["wasmTrap"] is (failure == "trap")
-        assert boot["error"] == ("Out of bounds memory access" if failure == "trap" else "no wasm here")
+        assert boot["error"].startswith({"trap": "Out of bounds memory access", "other": "no wasm here",
+                                         "corrupt": "Failed to import _pyodide_core\nImportError"}[failure])
+        assert engines_fault is (failure != "other")  # what makes the kit reopen the page once

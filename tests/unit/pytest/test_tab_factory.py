@@ -1,4 +1,4 @@
-"""``TabFactory`` against scripted tabs: a page whose Pyodide startup trapped in the browser is reopened once."""
+"""``TabFactory`` against scripted tabs: a page whose Pyodide startup failed in the browser is reopened once."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def factory(engine: ScriptedEngine, settings: Settings) -> TabFactory:
 def test_a_tab_whose_pyodide_startup_trapped_is_replaced_once_and_said(settings: Settings) -> None:
     engine = ScriptedEngine([(None, False), (TRAP, True), (None, False), (None, False)])
     made = factory(engine, settings)
-    with pytest.warns(EngineFaultWarning, match=r"webkit tab 2 /playground.html: Pyodide's startup trapped"):
+    with pytest.warns(EngineFaultWarning, match=r"webkit tab 2 /playground.html: Pyodide's startup failed in the browser"):
         tabs: list[Any] = made(3)
     assert [tab.number for tab in tabs] == [1, 4, 3]  # in its place, the others untouched
     assert engine.tabs[1].closed and not any(tab.closed for tab in tabs)
