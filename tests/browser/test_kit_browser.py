@@ -56,16 +56,16 @@ def test_wait_py_names_the_condition_that_never_held(tabs):
         wait_py(page, "False", timeout=0.5)
 
 
-
 def fulfill(route, body: str) -> None:
     route.fulfill(content_type="text/javascript", body=body)
 
 
 def test_the_boot_script_says_which_stage_failed_and_whether_the_wasm_engine_trapped(open_page, pytabby_engine):
-    """What the kit's reopen-once rule reads: only a trap in Pyodide's own startup counts as the engine's.
+    """What the kit's reopen-once rule reads: only a failure of Pyodide's own startup counts as the engine's.
 
     Pyodide's module is swapped (a Playwright route, so Chromium only) for one whose ``loadPyodide``
-    fails as WebKitGTK's did in Pyodide's first import, or with an ordinary error.
+    fails as WebKitGTK's did in Pyodide's first import (a trap, or a corrupt interpreter), or with
+    an ordinary error.
     """
     if pytabby_engine.name != "chromium":
         raise Unsupported(f"{pytabby_engine.name}'s driver cannot replace a response (no request routing)")
