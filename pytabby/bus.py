@@ -24,8 +24,8 @@ import math
 from typing import Any, TypedDict, Unpack
 
 from ._core.buffer import Overflow, check_buffer_args
-from ._core.envelope import (Message, batch_item, batch_item_json, check_message, checked_message, decode_all,
-                             encode_batch, encode_json_batch, encode_json_str)
+from ._core.envelope import (CheckedFields, Message, batch_item, batch_item_json, check_message, checked_message,
+                             decode_all, decode_checked, encode_batch, encode_json_batch, encode_json_str)
 from ._ports import Platform
 from ._closeable import Closeable
 from ._runtime import default_platform
@@ -219,6 +219,9 @@ class TabBus(Closeable):
                                   buffer, overflow)
 
     def _on_raw(self, raw: Any) -> None:
+        if type(raw) is CheckedFields:  # a lone message as pytabby sends it: nothing left to decode
+            self._deliver(decode_checked(raw))
+            return
         for item in decode_all(raw):
             if self._closed:
                 return

@@ -5,10 +5,12 @@ message costs one call across the boundary each way and no conversion per field:
 envelope crosses as its fields with the payload as JSON text, and JS builds and posts the object
 (a batch's envelopes are one JSON string already); in, a lone envelope as pytabby writes it has its
 fields checked by the JS listener (the checks ``decode`` makes, at JIT speed) and reaches Python
-as those fields with the payload as JSON text; a JSON batch as its JSON text, once the listener
-found it nested within the bound (Python's own check costs ~10x more per message); any other plain
-object as the JSON text of the whole object. All are parsed by the bounded ``json.loads`` of
-``decode_all``. Anything else (bytes, big ints, purrtabby's own objects) crosses as a converted object.
+as those fields, the payload as itself when it is a scalar the call converts exactly (a bool, a
+well-formed string, a finite number short of an integral 2**53), else as JSON text the
+listener found nested within ``MAX_DEPTH``; a JSON batch as its JSON text, once the listener found
+it nested within the bound (Python's own check costs ~10x more per message); any other plain object
+as the JSON text of the whole object, parsed by the bounded ``json.loads`` of ``decode_all``.
+Anything else (bytes, big ints, purrtabby's own objects) crosses as a converted object.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pyodide.ffi import JsException
 
 from .._core.envelope import (BATCH_TYPE, MAX_DEPTH, PROTOCOL_VERSION, CheckedFields, JsonBatchText, JsonText,
                               lone_envelope, plain_json)
+from .._core.safe_json import loads_checked
 from .ffi import FATAL, Proxies, bound, to_js_value, to_py_value
 
 # Plain JS: reading event.data, testing `plain` and stringifying from Python would be three
@@ -28,7 +31,8 @@ from .ffi import FATAL, Proxies, bound, to_js_value, to_py_value
 # accepts; everything else takes the text or value path to decode() for its verdict. `+ 0` turns
 # -0 into 0, as JSON text would. The depth scan follows the JSON scanner's string rules, so the
 # parser can never get deeper than the scan saw before it stops (at the end or at an error).
-_listener = js.Function.new("onFields", "onText", "onBatch", "onValue", "version", "batchType", "batchDepth", """
+_listener = js.Function.new("onScalarFields", "onFields", "onText", "onBatch", "onValue", "version", "batchType",
+                            "payloadDepth", """
 const nestedWithin = (text, limit) => {
     let depth = 0, inString = false;
     for (let i = 0; i < text.length; i++) {
@@ -46,14 +50,22 @@ return (event) => {
     const data = event.data;
     if (data === null || typeof data !== "object") return onValue(data);
     if (data.type === batchType && data.enc === "json" && data.v === version && typeof data.payload === "string"
-            && nestedWithin(data.payload, batchDepth)) return onBatch(data.payload);
+            && nestedWithin(data.payload, payloadDepth + 2)) return onBatch(data.payload);
     if (data.plain === true) {
-        const {type, tabId, ts, seq} = data;
+        const {type, payload, tabId, ts, seq} = data;
         if (data.v === version && typeof type === "string" && type !== "" && type !== batchType
                 && typeof tabId === "string" && tabId !== "" && Number.isFinite(ts) && Number.isSafeInteger(seq)) {
-            let payload;
-            try { payload = JSON.stringify(data.payload); } catch (error) { payload = undefined; }
-            if (typeof payload === "string") return onFields(type, payload, tabId, ts + 0, seq + 0);
+            const kind = typeof payload;
+            // Scalars the call converts as JSON text would parse: no text, no parse (~30 of the ~200 us
+            // a lone message spends in the receiving tab). A lone surrogate, an integral number from
+            // 2**53 on (JSON text parses as an int) and null (the call hands Python jsnull) take the text.
+            if (kind === "boolean" || (kind === "string" && payload.isWellFormed?.() === true)
+                    || (kind === "number" && Number.isFinite(payload) && (Number.isSafeInteger(payload) || !Number.isInteger(payload))))
+                return onScalarFields(type, payload, tabId, ts + 0, seq + 0);
+            let payloadText;
+            try { payloadText = JSON.stringify(payload); } catch (error) { payloadText = undefined; }
+            if (typeof payloadText === "string" && nestedWithin(payloadText, payloadDepth))
+                return onFields(type, payloadText, tabId, ts + 0, seq + 0);
         }
         let text;
         try { text = JSON.stringify(data); } catch (error) { text = undefined; }  // a BigInt, a cycle
@@ -61,10 +73,14 @@ return (event) => {
     }
     return onValue(data);
 };""")
-# A lone plain envelope built in JS, in lone_envelope's shape and key order: Python encodes only
-# the payload, and the fields cross as they are.
-_envelope_poster = js.Function.new("channel", "version", """return (type, payload, tabId, ts, seq) =>
-    channel.postMessage({type, payload: JSON.parse(payload), tabId, ts, v: version, seq, plain: true});""")
+# A lone plain envelope built in JS, in lone_envelope's shape and key order: the fields cross as
+# they are, the payload as itself when the call converts it exactly (see post_envelope), else as
+# the JSON text Python encodes.
+_envelope_poster = js.Function.new("channel", "version", """return (type, payload, isText, tabId, ts, seq) =>
+    channel.postMessage({type, payload: isText ? JSON.parse(payload) : payload, tabId, ts, v: version, seq, plain: true});""")
+
+
+_MAX_SAFE_INT = 2**53 - 1  # JS's Number.MAX_SAFE_INTEGER
 
 
 class BrowserChannel:
@@ -73,12 +89,15 @@ class BrowserChannel:
         self._channel = js.BroadcastChannel.new(name)
         self._post_object = bound(self._channel, "postMessage")
         self._post_plain_envelope = _envelope_poster(self._channel, PROTOCOL_VERSION)
-        on_fields = self._proxies.create(lambda *fields: on_message(CheckedFields(fields)))
+        on_scalar_fields = self._proxies.create(lambda *fields: on_message(CheckedFields(fields)))
+        on_fields = self._proxies.create(lambda type, payload_text, tab_id, ts, seq: on_message(
+            CheckedFields((type, loads_checked(payload_text), tab_id, ts, seq))))
         on_text = self._proxies.create(lambda text: on_message(JsonText(text)))
         on_batch = self._proxies.create(lambda text: on_message(JsonBatchText(text)))
         on_value = self._proxies.create(lambda data: _receive_value(data, on_message, on_bad_message))
         self._listeners = {
-            "message": _listener(on_fields, on_text, on_batch, on_value, PROTOCOL_VERSION, BATCH_TYPE, MAX_DEPTH + 2),
+            "message": _listener(on_scalar_fields, on_fields, on_text, on_batch, on_value, PROTOCOL_VERSION, BATCH_TYPE,
+                                 MAX_DEPTH),
             "messageerror": self._proxies.create(lambda event: on_bad_message("message could not be deserialized")),
         }
         for kind, listener in self._listeners.items():
@@ -95,8 +114,16 @@ class BrowserChannel:
         if not plain:
             self.post(lone_envelope(type, payload, tab_id, ts, seq, plain))
             return
+        kind = payload.__class__
+        # The call makes a JS number of an int short of 2**53 (from there on a BigInt) and of a
+        # plain (finite) float, and converts a bool and ASCII text exactly; other text may hold a
+        # lone surrogate, which only JSON text carries.
         try:
-            self._post_plain_envelope(type, plain_json(payload), tab_id, ts, seq)
+            if ((kind is int and -_MAX_SAFE_INT <= payload <= _MAX_SAFE_INT) or kind is float or kind is bool
+                    or (kind is str and payload.isascii())):
+                self._post_plain_envelope(type, payload, False, tab_id, ts, seq)
+            else:
+                self._post_plain_envelope(type, plain_json(payload), True, tab_id, ts, seq)
         except JsException as exc:
             raise TypeError(f"payload cannot be cloned: {exc}") from exc
 

@@ -47,9 +47,11 @@ class JsonBatchText(str):
     ``MAX_DEPTH + 2`` (the list and each envelope add two levels above the payloads')."""
 
 
-class CheckedFields(tuple[str, str, str, float, int]):
-    """``(type, payload JSON text, tab_id, ts, seq)`` of one envelope whose fields the receiving
-    edge already checked as ``decode`` would (a lone message as pytabby writes it)."""
+class CheckedFields(tuple[str, Any, str, float, int]):
+    """``(type, payload, tab_id, ts, seq)`` of one envelope whose fields the receiving edge already
+    checked as ``decode`` would (a lone message as pytabby writes it), its payload already a value:
+    a JSON scalar as it came, anything else parsed from JSON text the edge found nested within
+    ``MAX_DEPTH``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,8 +221,6 @@ def encode_batch(wires: list[dict[str, Any]], *, tab_id: str, ts: float) -> dict
 
 def decode_all(raw: Any) -> list[Message | MalformedEnvelopeError]:
     """The messages in a received object (one, or each of a batch), invalid ones as errors."""
-    if type(raw) is CheckedFields:
-        return [decode_checked(raw)]
     if type(raw) is JsonBatchText:
         try:
             inner = safe_json.loads_checked(raw)
@@ -282,16 +282,10 @@ def _decode_json_items(inner: Any, received: Any) -> list[Message | MalformedEnv
     return items
 
 
-def decode_checked(fields: CheckedFields) -> Message | MalformedEnvelopeError:
-    """The message of fields the edge checked (its payload parsed, bounded), or why not."""
-    message_type, payload_text, tab_id, ts, seq = fields
-    try:
-        payload = safe_json.loads(payload_text, max_depth=MAX_DEPTH)
-    except safe_json.JSONTooDeepError:
-        return MalformedEnvelopeError(f"a payload nested deeper than {MAX_DEPTH} levels", fields)
-    except ValueError:
-        return MalformedEnvelopeError("an object whose JSON text is not valid JSON", fields)
-    return checked_message(message_type, payload, tab_id, float(ts), seq)
+def decode_checked(fields: CheckedFields) -> Message:
+    """The message of fields the edge checked."""
+    message_type, payload, tab_id, ts, seq = fields
+    return checked_message(message_type, payload, tab_id, float(ts), seq)  # JS hands an integral ts as int
 
 
 def _decode_or_error(raw: Any, trusted_payload: bool) -> Message | MalformedEnvelopeError:

@@ -178,19 +178,28 @@ def test_raw_js_in_purrtabbys_shape_interoperates_both_ways(shared_tabs, js_page
 
 
 def test_a_lone_plain_message_reaches_js_as_the_envelope_encode_builds(shared_tabs, js_page, name):
-    # The edge builds a lone plain envelope in JS from its fields; JS peers must see encode()'s object.
+    # The edge builds a lone plain envelope in JS from its fields (a scalar payload crossing as
+    # itself, anything else as JSON text); JS peers must see encode()'s object.
     open_bus(shared_tabs[:1], name)
     listen_in_js(js_page, name)
     expected = json.loads(run_py(shared_tabs[0], f"""
-import json
+import asyncio, json
 from pytabby._core.envelope import encode
-sent = buses[{name!r}].publish("lone", {{"n": [1, 2.5, None, "\\u00e9"], "big": 2**53, "t": (1,)}})
-json.dumps(encode(sent.type, sent.payload, tab_id=sent.tab_id, ts=sent.ts, seq=sent.seq))  # 2**53: a BigInt to drivers
+payloads = [{{"n": [1, 2.5, None, "\\u00e9"], "big": 2**53, "t": (1,)}}, 7, 2**53, -2**53, -0.0, 0.1, 1e300, True,
+            False, None, "ascii", "\\u00e9\\U0001F600", "", [1, "x"]]
+sent = []
+for payload in payloads:
+    sent.append(buses[{name!r}].publish("lone", payload))
+    await asyncio.sleep(0.01)  # apart: each leaves alone, not in a burst
+json.dumps([encode(m.type, m.payload, tab_id=m.tab_id, ts=m.ts, seq=m.seq) for m in sent])  # 2**53: a BigInt to drivers
 """))
-    js_page.wait_for("() => window.received.length === 1")
-    got = js_page.evaluate("() => [Object.keys(window.received[0]), window.received[0]]")
-    assert expected["plain"] is True
-    assert got == [list(expected), expected]
+    js_page.wait_for(f"() => window.received.length === {len(expected)}")
+    got = js_page.evaluate("() => window.received.map((m) => [Object.keys(m), m])")
+    assert {m["plain"] for m in expected} == {True}
+    assert got == [[list(m), m] for m in expected]
+    # Numbers stay numbers (not BigInts: == would not tell), -0.0 a negative zero as JSON.parse('-0.0') makes it.
+    assert js_page.evaluate("() => window.received.slice(1, 7).map((m) => typeof m.payload)") == ["number"] * 6
+    assert js_page.evaluate("() => Object.is(window.received[4].payload, -0)") is True
 
 
 def test_malformed_envelopes_from_other_code_are_reported_not_delivered(shared_tabs, js_page, name):
@@ -209,13 +218,17 @@ def test_malformed_envelopes_from_other_code_are_reported_not_delivered(shared_t
 
 
 def test_the_listener_passes_on_exactly_the_lone_envelopes_decode_accepts(shared_tabs, js_page, name):
-    # The JS listener checks a lone plain envelope's fields itself; anything it passes must get
-    # decode()'s verdict, which the same object's JSON text gets in Python.
+    # The JS listener checks a lone plain envelope's fields itself and hands Python a scalar payload
+    # as itself; anything it passes must get decode()'s verdict, which the same object's JSON text
+    # gets in Python.
     open_bus(shared_tabs[:1], name)
     run_py(shared_tabs[0], f"""
-bad, got = [], []
+from pytabby._browser import channel as edge
+bad, got, parsed_in_python = [], [], []
 buses[{name!r}].on_malformed(lambda e: bad.append(e.reason))
 buses[{name!r}].subscribe_all(lambda m: got.append(repr((m.type, m.payload, m.tab_id, m.ts, m.seq))))
+real_loads_checked = edge.loads_checked
+edge.loads_checked = lambda text: parsed_in_python.append(text) or real_loads_checked(text)
 """)
     texts = js_page.evaluate("""(name) => {
         const good = {type: "t", payload: {n: [1, "x"]}, tabId: "js", ts: 1.5, seq: 3, v: 1, plain: true};
@@ -225,22 +238,31 @@ buses[{name!r}].subscribe_all(lambda m: got.append(repr((m.type, m.payload, m.ta
             {...good, payload: deep(64)}, {...good, payload: NaN}, {...good, payload: new Date(0)},
             {...good, seq: 1.5}, {...good, v: 2}, {...good, type: ""}, {...good, type: "pytabby:batch"},
             {...good, tabId: undefined}, {...good, tabId: 7}, {...good, payload: deep(65)},
-            {...good, ts: Infinity}, {...good, ts: "1"}, {...good, seq: true}, {...good, type: 5}];
+            {...good, ts: Infinity}, {...good, ts: "1"}, {...good, seq: true}, {...good, type: 5},
+            ...[0.1, 5, -0, -1e-7, 1e300, 2 ** 53 - 1, 2 ** 53, 2 ** 60, "", "\\u00e9\\u{1F600}", "\\ud800", true,
+                false, null].map((payload) => ({...good, payload}))];
         const channel = new BroadcastChannel(name);
         for (const data of cases) channel.postMessage(data);
         channel.close();
         return cases.map((data) => JSON.stringify(data));
     }""", name)
-    wait_py(shared_tabs[0], "len(got) + len(bad) == 22")
+    wait_py(shared_tabs[0], "len(got) + len(bad) == 36")
     expected = run_py(shared_tabs[0], f"""
+edge.loads_checked = real_loads_checked
 from pytabby import Message
 from pytabby._core.envelope import JsonText, decode_all
 verdicts = [item for text in {texts!r} for item in decode_all(JsonText(text))]
 [[repr((m.type, m.payload, m.tab_id, m.ts, m.seq)) for m in verdicts if isinstance(m, Message)],
  [e.reason for e in verdicts if not isinstance(e, Message)]]
 """)
-    assert [len(part) for part in expected] == [11, 11]
+    assert [len(part) for part in expected] == [25, 11]
     assert run_py(shared_tabs[0], "[got, bad]") == expected
+    # Only what the call would not convert as JSON does (objects, NaN and a Date as their JSON text,
+    # integral numbers of 2**53 and beyond, a lone surrogate, null) was parsed in Python, once per message
+    # passed; every other scalar crossed as itself.
+    assert run_py(shared_tabs[0], "parsed_in_python") == ['{"n":[1,"x"]}'] * 4 + [
+        "[" * 64 + "1" + "]" * 64, "null", '"1970-01-01T00:00:00.000Z"', "1e+300", "9007199254740992", "1152921504606847000",
+        '"\\ud800"', "null"]
 
 
 def test_the_listener_passes_on_json_batches_within_the_depth_bound_and_python_checks_the_rest(
