@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import json.encoder
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,7 +99,7 @@ def check_payload(payload: Any) -> bool:
     float, str, bytes-like (a ``Uint8Array``), list/tuple, dict with str keys.
     Returns whether JSON carries it exactly (no bytes, no int beyond 2**53, no NaN or infinity).
     """
-    kind = type(payload)  # scalars first, without the walk's set and call: most payloads are
+    kind = type(payload)  # scalars first, without the walk's call: most payloads are
     if kind is int:
         return _MIN_EXACT_INT <= payload <= MAX_EXACT_INT  # type: ignore[no-any-return]
     if kind in _TEXT_SCALARS:
@@ -106,22 +107,35 @@ def check_payload(payload: Any) -> bool:
     if kind is float:
         return math.isfinite(payload)
     try:
-        return _check(payload, 0, set())
-    except _Unsendable as exc:
-        raise TypeError(f"payload{''.join(reversed(exc.path))}: {exc.reason}") from None
+        return _check(payload, 0, None)
+    except _Unsendable as first:
+        error = first
+    if error.too_deep:  # or a cycle, which the walk without a set of what it is inside meets as depth
+        try:
+            _check(payload, 0, set())
+        except _Unsendable as exact:
+            error = exact
+    raise TypeError(f"payload{''.join(reversed(error.path))}: {error.reason}") from None
 
 
 class _Unsendable(Exception):
     """What ``_check`` found; each enclosing container adds its key on the way out, so the
     path to the bad part is only spelled out when there is one."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, too_deep: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.too_deep = too_deep
         self.path: list[str] = []
 
 
-def _check(value: Any, depth: int, seen: set[int]) -> bool:
+def _check(value: Any, depth: int, inside: set[int] | None) -> bool:
+    """Whether JSON carries ``value`` exactly; raises ``_Unsendable`` for what cannot cross.
+
+    ``inside``: ids of the containers being walked, to tell a cycle from depth; None on the first
+    walk, which costs a set, an id and two set operations less per container (a cycle still ends
+    it, at ``MAX_DEPTH``).
+    """
     kind = type(value)
     if kind is str or kind is bool or value is None:
         return True
@@ -132,31 +146,31 @@ def _check(value: Any, depth: int, seen: set[int]) -> bool:
     if isinstance(value, _SCALARS) or isinstance(value, _BINARY):
         return False  # bytes, or a subclass of a scalar: sent as objects, not JSON
     if depth >= MAX_DEPTH:
-        raise _Unsendable(f"nested deeper than {MAX_DEPTH} levels")
+        raise _Unsendable(f"nested deeper than {MAX_DEPTH} levels", too_deep=True)
     if not isinstance(value, (list, tuple, dict)):
         raise _Unsendable(f"{type(value).__name__} cannot be sent between tabs "
                           "(use None, bool, int, float, str, bytes, list, tuple or dict with str keys)")
-    if id(value) in seen:
-        raise _Unsendable("contains itself (a cycle cannot be sent)")
-    seen.add(id(value))
+    if inside is not None:
+        if id(value) in inside:
+            raise _Unsendable("contains itself (a cycle cannot be sent)")
+        inside.add(id(value))
     clean = True
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise _Unsendable(f"dict keys must be str, got {type(key).__name__}")
-            try:
-                clean = _check(item, depth + 1, seen) and clean
-            except _Unsendable as exc:
-                exc.path.append(f"[{key!r}]")
-                raise
-    else:
-        for index, item in enumerate(value):
-            try:
-                clean = _check(item, depth + 1, seen) and clean
-            except _Unsendable as exc:
-                exc.path.append(f"[{index}]")
-                raise
-    seen.discard(id(value))
+    is_dict = isinstance(value, dict)
+    entries: Iterable[tuple[Any, Any]] = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in entries:
+        if is_dict and not isinstance(key, str):
+            raise _Unsendable(f"dict keys must be str, got {type(key).__name__}")
+        kind = type(item)  # leaves JSON carries, inline: a call per leaf was most of a small dict's check
+        if (kind is str or kind is bool or item is None or (kind is int and _MIN_EXACT_INT <= item <= MAX_EXACT_INT)
+                or (kind is float and math.isfinite(item))):
+            continue
+        try:
+            clean = _check(item, depth + 1, inside) and clean
+        except _Unsendable as exc:
+            exc.path.append(f"[{key!r}]")
+            raise
+    if inside is not None:
+        inside.discard(id(value))
     return clean
 
 

@@ -111,6 +111,29 @@ def test_a_cyclic_payload_is_refused():
         check_payload(cycle)
 
 
+def test_a_cycle_deep_inside_is_named_with_its_path_not_taken_for_depth():
+    cycle: list = []
+    cycle.append(cycle)
+    with pytest.raises(TypeError) as info:
+        check_payload({"a": [1, cycle]})
+    assert str(info.value) == "payload['a'][1][0]: contains itself (a cycle cannot be sent)"
+
+
+def test_a_payload_may_nest_max_depth_containers_and_no_more():
+    from pytabby._core.envelope import MAX_DEPTH
+
+    def nested(levels):
+        value = None
+        for _ in range(levels):
+            value = [value]
+        return value
+
+    assert check_payload(nested(MAX_DEPTH)) is True
+    with pytest.raises(TypeError) as info:
+        check_payload(nested(MAX_DEPTH + 1))
+    assert str(info.value) == "payload" + "[0]" * MAX_DEPTH + f": nested deeper than {MAX_DEPTH} levels"
+
+
 def test_shared_but_acyclic_substructures_are_fine():
     shared = [1]
     check_payload({"a": shared, "b": shared})
