@@ -132,19 +132,14 @@ class _Unsendable(Exception):
 def _check(value: Any, depth: int, inside: set[int] | None) -> bool:
     """Whether JSON carries ``value`` exactly; raises ``_Unsendable`` for what cannot cross.
 
+    ``value`` is never a leaf JSON carries (str, bool, None, an int within 2**53, a finite float):
+    ``check_payload`` and the loop below judge those themselves, without a call.
     ``inside``: ids of the containers being walked, to tell a cycle from depth; None on the first
     walk, which costs a set, an id and two set operations less per container (a cycle still ends
     it, at ``MAX_DEPTH``).
     """
-    kind = type(value)
-    if kind is str or kind is bool or value is None:
-        return True
-    if kind is int:
-        return _MIN_EXACT_INT <= value <= MAX_EXACT_INT  # type: ignore[no-any-return]
-    if kind is float:
-        return math.isfinite(value)
     if isinstance(value, _SCALARS) or isinstance(value, _BINARY):
-        return False  # bytes, or a subclass of a scalar: sent as objects, not JSON
+        return False  # bytes, an int beyond 2**53, NaN, infinity, a scalar's subclass: sent as objects
     if depth >= MAX_DEPTH:
         raise _Unsendable(f"nested deeper than {MAX_DEPTH} levels", too_deep=True)
     if not isinstance(value, (list, tuple, dict)):
@@ -155,8 +150,11 @@ def _check(value: Any, depth: int, inside: set[int] | None) -> bool:
             raise _Unsendable("contains itself (a cycle cannot be sent)")
         inside.add(id(value))
     clean = True
-    is_dict = isinstance(value, dict)
-    entries: Iterable[tuple[Any, Any]] = value.items() if isinstance(value, dict) else enumerate(value)
+    entries: Iterable[tuple[Any, Any]]
+    if isinstance(value, dict):
+        is_dict, entries = True, value.items()
+    else:
+        is_dict, entries = False, enumerate(value)
     for key, item in entries:
         if is_dict and not isinstance(key, str):
             raise _Unsendable(f"dict keys must be str, got {type(key).__name__}")
