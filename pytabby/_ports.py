@@ -21,6 +21,10 @@ class Channel(Protocol):
         ``check_message`` passed (``plain``: its verdict); the edge may build the object itself."""
         ...
 
+    def post_json_batch(self, items: list[str], tab_id: str, ts: float) -> None:
+        """Post ``envelope.encode_json_batch(items, ...)``; the edge may build the object itself."""
+        ...
+
     def close(self) -> None: ...
 
 

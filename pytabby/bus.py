@@ -24,8 +24,8 @@ import math
 from typing import Any, TypedDict, Unpack
 
 from ._core.buffer import Overflow, check_buffer_args
-from ._core.envelope import (CheckedFields, Message, batch_item, batch_item_json, check_message, checked_message,
-                             decode_all, decode_checked, encode_batch, encode_json_batch, encode_json_str)
+from ._core.envelope import (CheckedFields, JsonBatchWriter, Message, batch_item, check_message, checked_message,
+                             decode_all, decode_checked, encode_batch)
 from ._ports import Platform
 from ._closeable import Closeable
 from ._runtime import default_platform
@@ -72,7 +72,7 @@ class TabBus(Closeable):
         self._malformed = 0
         self._coalesce = coalesce
         self._now_ms = platform.clock.now_ms
-        self._tab_id_json = encode_json_str(self._tab_id)
+        self._batch_writer = JsonBatchWriter(self._tab_id)
         # The burst being batched, posted at the turn's end: its envelopes as JSON text while JSON
         # carries every payload exactly, else as objects (one list at a time, in order).
         self._burst_texts: list[str] = []
@@ -140,7 +140,7 @@ class TabBus(Closeable):
         if self._batching:
             if check_message(type, payload) and not self._burst_objects:
                 texts = self._burst_texts
-                texts.append(batch_item_json(type, payload, self._tab_id_json, ts, seq))
+                texts.append(self._batch_writer.item(type, payload, ts, seq))
                 if len(texts) >= MAX_BATCH:
                     self._post_burst()  # a long burst: let other tabs start on it while this one goes on
             else:
@@ -149,7 +149,7 @@ class TabBus(Closeable):
             plain = check_message(type, payload)
             self._burst_first = (type, payload, ts, seq, plain)
             if plain:
-                self._burst_texts.append(batch_item_json(type, payload, self._tab_id_json, ts, seq))
+                self._burst_texts.append(self._batch_writer.item(type, payload, ts, seq))
             else:
                 self._burst_objects.append(batch_item(type, payload, tab_id, ts, seq))
             self._batching = True
@@ -195,7 +195,7 @@ class TabBus(Closeable):
             type, payload, ts, seq, plain = first
             self._channel.post_envelope(type, payload, self._tab_id, ts, seq, plain)
         elif texts:
-            self._channel.post(encode_json_batch(texts, tab_id=self._tab_id, ts=self._now_ms()))
+            self._channel.post_json_batch(texts, self._tab_id, self._now_ms())
         else:
             self._channel.post(encode_batch(objects, tab_id=self._tab_id, ts=self._now_ms()))
 
@@ -222,14 +222,16 @@ class TabBus(Closeable):
         if type(raw) is CheckedFields:  # a lone message as pytabby sends it: nothing left to decode
             self._deliver(decode_checked(raw))
             return
+        emit, streams = self._handlers.emit, self._streams
         for item in decode_all(raw):
             if self._closed:
                 return
-            if isinstance(item, MalformedEnvelopeError):
-                self._report(item)
-            else:  # _deliver inline: a burst delivers hundreds per event
-                self._handlers.emit(item.type, item)
-                self._streams.push(item)
+            if item.__class__ is Message:  # _deliver inline: a burst delivers hundreds per event
+                emit(item.type, item)
+                if streams.count:
+                    streams.push(item)
+            else:
+                self._report(item)  # type: ignore[arg-type]
 
     def _on_unreadable(self, reason: str) -> None:
         self._report(MalformedEnvelopeError(reason, None))

@@ -41,6 +41,9 @@ class Emitter(Generic[T]):
         self._by_key: dict[str, list[_Entry]] = {}
         self._all: list[_Entry] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        # What emit calls per key (None: a key with no handlers of its own), until the handlers
+        # change: a burst emits hundreds of messages, and a copy per message showed.
+        self._snapshots: dict[str | None, tuple[_Entry, ...]] = {}
         self.count = 0  # subscribed handlers, of every key
 
     def on(self, key: str, handler: Handler[T]) -> Unsubscribe:
@@ -55,19 +58,20 @@ class Emitter(Generic[T]):
         # A wrapper object per subscription: the same function subscribed twice is two subscriptions.
         entry = _Entry(handler)
         handlers.append(entry)
+        self._snapshots.clear()
         self.count += 1
 
         def unsubscribe() -> None:
             if entry in handlers:
                 handlers.remove(entry)
+                self._snapshots.clear()
                 self.count -= 1
 
         return unsubscribe
 
     def emit(self, key: str, value: T) -> None:
-        # Copy: a handler may unsubscribe (itself or others) while we iterate.
-        keyed = self._by_key.get(key)
-        entries = [*keyed, *self._all] if keyed else self._all[:]
+        # A snapshot (a tuple, never changed): a handler may unsubscribe (itself or others) while we iterate.
+        entries = self._snapshots.get(key) or self._snapshot(key)
         for entry in entries:  # the call inline: a function call per handler and message shows in bursts
             try:
                 result = entry.handler(value)
@@ -76,6 +80,17 @@ class Emitter(Generic[T]):
                 continue
             if result is not None and inspect.isawaitable(result):
                 self._keep(result, entry.handler)
+
+    def _snapshot(self, key: str) -> tuple[_Entry, ...]:
+        keyed = self._by_key.get(key)
+        if keyed:
+            entries = self._snapshots[key] = (*keyed, *self._all)
+            return entries
+        # Kept under None: keys without handlers of their own are not collected.
+        shared = self._snapshots.get(None)
+        if shared is None:
+            shared = self._snapshots[None] = tuple(self._all)
+        return shared
 
     def _keep(self, awaitable: Any, handler: Handler[T]) -> None:
         task = asyncio.ensure_future(awaitable, loop=current_loop())
@@ -91,6 +106,7 @@ class Emitter(Generic[T]):
     def clear(self) -> None:
         self._by_key.clear()
         self._all.clear()
+        self._snapshots.clear()
         self.count = 0
 
 

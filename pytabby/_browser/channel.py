@@ -22,7 +22,7 @@ import js
 from pyodide.ffi import JsException
 
 from .._core.envelope import (BATCH_TYPE, MAX_DEPTH, PROTOCOL_VERSION, CheckedFields, JsonBatchText, JsonText,
-                              lone_envelope, plain_json)
+                              json_batch_text, lone_envelope, plain_json)
 from .._core.safe_json import loads_checked
 from .ffi import FATAL, Proxies, bound, to_js_value, to_py_value
 
@@ -80,6 +80,12 @@ _envelope_poster = js.Function.new("channel", "version", """return (type, payloa
     channel.postMessage({type, payload: isText ? JSON.parse(payload) : payload, tabId, ts, v: version, seq, plain: true});""")
 
 
+# A JSON batch built in JS, as encode_json_batch shapes it: the text crosses as one string, not
+# inside a dict the call converts key by key (~0.2 µs a message in a 500-message batch).
+_json_batch_poster = js.Function.new("channel", "version", "batchType", """return (payload, tabId, ts) =>
+    channel.postMessage({type: batchType, payload, tabId, ts, v: version, enc: "json"});""")
+
+
 _MAX_SAFE_INT = 2**53 - 1  # JS's Number.MAX_SAFE_INTEGER
 
 
@@ -89,6 +95,7 @@ class BrowserChannel:
         self._channel = js.BroadcastChannel.new(name)
         self._post_object = bound(self._channel, "postMessage")
         self._post_plain_envelope = _envelope_poster(self._channel, PROTOCOL_VERSION)
+        self._post_json_batch = _json_batch_poster(self._channel, PROTOCOL_VERSION, BATCH_TYPE)
         on_scalar_fields = self._proxies.create(lambda *fields: on_message(CheckedFields(fields)))
         on_fields = self._proxies.create(lambda type, payload_text, tab_id, ts, seq: on_message(
             CheckedFields((type, loads_checked(payload_text), tab_id, ts, seq))))
@@ -126,6 +133,9 @@ class BrowserChannel:
                 self._post_plain_envelope(type, plain_json(payload), True, tab_id, ts, seq)
         except JsException as exc:
             raise TypeError(f"payload cannot be cloned: {exc}") from exc
+
+    def post_json_batch(self, items: list[str], tab_id: str, ts: float) -> None:
+        self._post_json_batch(json_batch_text(items), tab_id, ts)
 
     def close(self) -> None:
         FATAL.discard(self._on_fatal)

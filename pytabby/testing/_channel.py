@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._core.envelope import check_payload, lone_envelope
+from .._core.envelope import check_payload, encode_json_batch, lone_envelope
 from .._loop import current_loop
 
 if TYPE_CHECKING:
@@ -50,6 +50,9 @@ class _FakeChannel:
 
     def post_envelope(self, type: str, payload: Any, tab_id: str, ts: float, seq: int, plain: bool) -> None:
         self.post(lone_envelope(type, payload, tab_id, ts, seq, plain))
+
+    def post_json_batch(self, items: list[str], tab_id: str, ts: float) -> None:
+        self.post(encode_json_batch(items, tab_id=tab_id, ts=ts))
 
     def _receive(self, data: Any) -> None:
         if not self.closed:

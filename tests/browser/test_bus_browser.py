@@ -202,6 +202,30 @@ json.dumps([encode(m.type, m.payload, tab_id=m.tab_id, ts=m.ts, seq=m.seq) for m
     assert js_page.evaluate("() => Object.is(window.received[4].payload, -0)") is True
 
 
+def test_a_burst_reaches_js_as_one_json_batch_as_encode_json_batch_builds_it(shared_tabs, js_page, name):
+    # The edge builds a JSON batch's object in JS around the text Python joined; tabs and JS peers
+    # must see encode_json_batch()'s object. The clock stands still, so every publish after the first
+    # is in the burst, and the batch writer reuses the timestamp's text.
+    open_bus(shared_tabs[:2], name)
+    listen_in_js(js_page, name)
+    expected = json.loads(run_py(shared_tabs[0], f"""
+import json
+from pytabby._core.envelope import JsonBatchWriter, encode, encode_json_batch
+bus = buses[{name!r}]
+bus._now_ms = lambda: 1795000000000.1235
+sent = [bus.publish("burst", payload) for payload in [1, 2, {{"k": [1.5, None, "\u00e9"]}}, -0.0, "x", True]]
+writer = JsonBatchWriter(bus.tab_id)
+lone = encode("burst", 1, tab_id=bus.tab_id, ts=sent[0].ts, seq=sent[0].seq)
+batch = encode_json_batch([writer.item(m.type, m.payload, m.ts, m.seq) for m in sent[1:]], tab_id=bus.tab_id,
+                          ts=1795000000000.1235)
+json.dumps([lone, batch])
+"""))
+    js_page.wait_for("() => window.received.length === 2")
+    assert js_page.evaluate("() => window.received.map((m) => [Object.keys(m), m])") == [[list(m), m] for m in expected]
+    wait_py(shared_tabs[1], f"len(seen[{name!r}]) == 6")
+    assert run_py(shared_tabs[1], f"repr([m[1] for m in seen[{name!r}]])") == "[1, 2, {'k': [1.5, None, 'é']}, -0.0, 'x', True]"
+
+
 def test_malformed_envelopes_from_other_code_are_reported_not_delivered(shared_tabs, js_page, name):
     open_bus(shared_tabs[:1], name)
     run_py(shared_tabs[0], f"bad = []; buses[{name!r}].on_malformed(lambda e: bad.append(e.reason))")

@@ -1,6 +1,7 @@
 """Emitter, Stream and StreamSet on their own, with a manual clock (no real sleeps)."""
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -20,6 +21,30 @@ def test_keyed_handlers_run_before_catch_alls_and_unsubscribe_is_idempotent():
     off()
     emitter.emit("k", 3)
     assert seen == [("k", 1), ("all", 1), ("all", 2), ("all", 3)]
+
+
+def test_handlers_changed_during_an_emit_take_effect_from_the_next_emit_of_every_key():
+    emitter: Emitter[int] = Emitter("test")
+    seen: list[tuple[str, int]] = []
+    offs: dict[str, Callable[[], None]] = {}
+
+    def first(n: int) -> None:
+        seen.append(("first", n))
+        if n == 1:
+            offs["second"]()  # already called for this message: it still runs for 1
+            emitter.on("k", lambda n: seen.append(("late", n)))
+            emitter.on_all(lambda n: seen.append(("late all", n)))
+
+    emitter.on("k", first)
+    offs["second"] = emitter.on("k", lambda n: seen.append(("second", n)))
+    emitter.emit("other", 0)  # a snapshot of the catch-alls (none yet) is taken here
+    emitter.emit("k", 1)
+    emitter.emit("k", 2)
+    emitter.emit("other", 3)
+    emitter.on("k", lambda n: seen.append(("third", n)))
+    emitter.emit("k", 4)
+    assert seen == [("first", 1), ("second", 1), ("first", 2), ("late", 2), ("late all", 2), ("late all", 3),
+                    ("first", 4), ("late", 4), ("third", 4), ("late all", 4)]
 
 
 async def test_a_raising_handler_goes_to_the_loop_and_the_next_handler_still_runs():

@@ -157,17 +157,46 @@ PLAIN_PAYLOADS = [0, -7, 2**53, -(2**53), True, False, None, 1.5, -0.0, 1e300, "
 
 @pytest.mark.parametrize("payload", PLAIN_PAYLOADS)
 def test_a_json_batch_item_is_the_text_json_dumps_writes_for_its_envelope(payload):
-    from pytabby._core.envelope import batch_item, batch_item_json, encode_json_str
+    from pytabby._core.envelope import JsonBatchWriter, batch_item
 
     ts = 1795000000000.1235
     expected = json.dumps(batch_item("t\u00e9", payload, "tab-1", ts, 7), allow_nan=False, separators=(",", ":"))
-    assert batch_item_json("t\u00e9", payload, encode_json_str("tab-1"), ts, 7) == expected
+    assert JsonBatchWriter("tab-1").item("t\u00e9", payload, ts, 7) == expected
+
+
+def test_a_json_batch_writer_writes_each_timestamp_as_json_dumps_does_when_readings_repeat():
+    from pytabby._core.envelope import JsonBatchWriter
+
+    writer = JsonBatchWriter("tab-1")
+    readings = [5.25, 5.25, 0.0, -0.0, -0.0, 0.0, 1795000000000.1235, 1795000000000.1235, 7.0]
+    written = [json.loads(writer.item("t", None, ts, n))["ts"] for n, ts in enumerate(readings)]
+    assert [repr(ts) for ts in written] == [repr(ts) for ts in readings]
+
+
+def test_a_json_batch_item_pytabby_does_not_write_takes_decode_for_its_verdict():
+    from pytabby._core.envelope import decode_all
+
+    items = [
+        {"type": "t", "payload": 1, "tabId": "a", "ts": 1.5, "seq": 0},
+        {"type": "t", "payload": 2, "tabId": "a", "ts": 1.5, "seq": 1, "v": 1},  # a peer that writes v
+        {"type": "t", "payload": 3, "tabId": "a", "ts": 1.5, "v": 1},  # no seq
+        {"payload": 4, "tabId": "a", "ts": 1.5, "seq": 3, "v": 1},  # five keys, no type
+        {"type": "t", "payload": 5, "tabId": "a", "ts": 1.5, "seq": 4, "v": 2},
+        {"type": "t", "payload": 6, "tabId": "a", "ts": 2, "seq": 5},  # an int ts: a float message
+    ]
+    batch = {"type": "pytabby:batch", "v": 1, "enc": "json", "payload": json.dumps(items), "tabId": "a", "ts": 1.0}
+    decoded = decode_all(batch)
+    assert [(m.payload, m.ts, m.seq) if isinstance(m, Message) else m.reason for m in decoded] == [
+        (1, 1.5, 0), (2, 1.5, 1), (3, 1.5, None), "'type' must be a non-empty string",
+        "unsupported protocol version 2", (6, 2.0, 5)]
+    assert type(decoded[5].ts) is float
 
 
 def test_a_json_batch_decodes_to_the_same_messages_in_order():
-    from pytabby._core.envelope import batch_item_json, decode_all, encode_json_batch
+    from pytabby._core.envelope import JsonBatchWriter, decode_all, encode_json_batch
 
-    items = [batch_item_json("t", payload, '"a"', 1.0 + n, n) for n, payload in enumerate(PLAIN_PAYLOADS)]
+    writer = JsonBatchWriter("a")
+    items = [writer.item("t", payload, 1.0 + n, n) for n, payload in enumerate(PLAIN_PAYLOADS)]
     batch = encode_json_batch(items, tab_id="a", ts=1.0)
     assert batch["enc"] == "json" and isinstance(batch["payload"], str)
     messages = decode_all(structured_clone(batch))
