@@ -36,7 +36,8 @@ names = itertools.count()
 @dataclass(frozen=True)
 class Size:
     messages: int
-    reps: int
+    throughput_rounds: int
+    own_cost_rounds: int
     latency_rounds: int
     fanout_tabs: tuple[int, ...]
     fanout_rounds: int
@@ -45,9 +46,9 @@ class Size:
 
 
 SIZES = {
-    "full": Size(20_000, 5, 8, (10, 20), 60, 20, (1, 5, 10)),
-    "quick": Size(5_000, 2, 3, (4, 8), 20, 5, (1, 5)),
-    "tiny": Size(300, 1, 1, (2,), 5, 2, (1, 2)),
+    "full": Size(20_000, 9, 5, 8, (10, 20), 60, 20, (1, 5, 10)),
+    "quick": Size(5_000, 2, 2, 3, (4, 8), 20, 5, (1, 5)),
+    "tiny": Size(300, 1, 1, 1, (2,), 5, 2, (1, 2)),
 }
 
 

@@ -38,7 +38,7 @@ _MEASURE = """async ([PACKAGE, prime, trace]) => {
 
 def run(bench: Bench) -> None:
     runs: dict[str, list[dict[str, float]]] = {"cold": [], "own": [], "memory": []}
-    for _ in range(max(3, bench.size.reps)):
+    for _ in range(max(3, bench.size.own_cost_rounds)):
         runs["cold"].append(_measure(bench, prime=False, trace=False))
         runs["own"].append(_measure(bench, prime=True, trace=False))
         runs["memory"].append(_measure(bench, prime=True, trace=True))

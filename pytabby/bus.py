@@ -230,8 +230,8 @@ class TabBus(Closeable):
                 emit(item.type, item)
                 if streams.count:
                     streams.push(item)
-            else:
-                self._report(item)  # type: ignore[arg-type]
+            elif isinstance(item, MalformedEnvelopeError):
+                self._report(item)
 
     def _on_unreadable(self, reason: str) -> None:
         self._report(MalformedEnvelopeError(reason, None))
