@@ -226,6 +226,19 @@ json.dumps([lone, batch])
     assert run_py(shared_tabs[1], f"repr([m[1] for m in seen[{name!r}]])") == "[1, 2, {'k': [1.5, None, 'é']}, -0.0, 'x', True]"
 
 
+def test_a_whole_float_arrives_as_an_int_alone_and_as_a_float_in_a_burst(shared_tabs, name):
+    # As the README says: a lone message is a JS object (1.0 and 1 are one number), a burst JSON text.
+    open_bus(shared_tabs[:2], name)
+    run_py(shared_tabs[0], f"""
+bus = buses[{name!r}]
+bus._now_ms = lambda: 1795000000000.5  # the clock stands still: after the first, every publish is in the burst
+for payload in (1.0, 2, 3.0):
+    bus.publish("f", payload)
+""")
+    wait_py(shared_tabs[1], f"len(seen[{name!r}]) == 3")
+    assert run_py(shared_tabs[1], f"[repr(m[1]) for m in seen[{name!r}]]") == ["1", "2", "3.0"]
+
+
 def test_malformed_envelopes_from_other_code_are_reported_not_delivered(shared_tabs, js_page, name):
     open_bus(shared_tabs[:1], name)
     run_py(shared_tabs[0], f"bad = []; buses[{name!r}].on_malformed(lambda e: bad.append(e.reason))")
