@@ -104,8 +104,9 @@ class Emitter(Generic[T]):
             report_handler_error(error, handler, self._what)
 
     def clear(self) -> None:
+        for handlers in (*self._by_key.values(), self._all):
+            handlers.clear()  # in place: an unsubscribe kept from before finds nothing to remove
         self._by_key.clear()
-        self._all.clear()
         self._snapshots.clear()
         self.count = 0
 

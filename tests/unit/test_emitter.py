@@ -47,6 +47,19 @@ def test_handlers_changed_during_an_emit_take_effect_from_the_next_emit_of_every
                     ("first", 4), ("late", 4), ("third", 4), ("late all", 4)]
 
 
+def test_an_unsubscribe_kept_from_before_clear_changes_nothing():
+    emitter: Emitter[int] = Emitter("test")
+    seen: list[int] = []
+    offs = [emitter.on("k", seen.append), emitter.on_all(seen.append)]
+    emitter.clear()
+    for off in offs:
+        off()
+    assert emitter.count == 0
+    emitter.on("k", seen.append)
+    emitter.emit("k", 1)
+    assert (emitter.count, seen) == (1, [1])
+
+
 async def test_a_raising_handler_goes_to_the_loop_and_the_next_handler_still_runs():
     reported: list[BaseException] = []
     asyncio.get_running_loop().set_exception_handler(lambda loop, context: reported.append(context["exception"]))
