@@ -11,6 +11,7 @@ listener found nested within ``MAX_DEPTH``; a JSON batch as its JSON text, once 
 it nested within the bound (Python's own check costs ~10x more per message); any other plain object
 as the JSON text of the whole object, parsed by the bounded ``json.loads`` of ``decode_all``.
 Anything else (bytes, big ints, purrtabby's own objects) crosses as a converted object.
+Text longer than ``LONG_TEXT`` crosses as UTF-8 bytes where that is exact (see ``ffi.LONG_TEXT``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pyodide.ffi import JsException
 from .._core.envelope import (BATCH_TYPE, MAX_DEPTH, PROTOCOL_VERSION, CheckedFields, JsonBatchText, JsonText,
                               json_batch_text, lone_envelope, plain_json)
 from .._core.safe_json import loads_checked
-from .ffi import FATAL, Proxies, bound, to_js_value, to_py_value
+from .ffi import FATAL, LONG_TEXT, Proxies, bound, text_of, to_js_value, to_py_value
 
 # Plain JS: reading event.data, testing `plain` and stringifying from Python would be three
 # crossings and two proxies per message. What it passes as checked fields is exactly what decode()
@@ -32,7 +33,7 @@ from .ffi import FATAL, Proxies, bound, to_js_value, to_py_value
 # -0 into 0, as JSON text would. The depth scan follows the JSON scanner's string rules, so the
 # parser can never get deeper than the scan saw before it stops (at the end or at an error).
 _listener = js.Function.new("onScalarFields", "onFields", "onText", "onBatch", "onValue", "version", "batchType",
-                            "payloadDepth", """
+                            "payloadDepth", "longText", """
 const nestedWithin = (text, limit) => {
     let depth = 0, inString = false;
     for (let i = 0; i < text.length; i++) {
@@ -46,11 +47,14 @@ const nestedWithin = (text, limit) => {
     }
     return true;
 };
+const encoder = new TextEncoder();
+const cross = (text) => text.length > longText ? encoder.encode(text) : text;  // see ffi.LONG_TEXT
 return (event) => {
     const data = event.data;
     if (data === null || typeof data !== "object") return onValue(data);
     if (data.type === batchType && data.enc === "json" && data.v === version && typeof data.payload === "string"
-            && nestedWithin(data.payload, payloadDepth + 2)) return onBatch(data.payload);
+            && nestedWithin(data.payload, payloadDepth + 2))  // long text as UTF-8 only if exact: no lone surrogate
+        return onBatch(data.payload.isWellFormed?.() === true ? cross(data.payload) : data.payload);
     if (data.plain === true) {
         const {type, payload, tabId, ts, seq} = data;
         if (data.v === version && typeof type === "string" && type !== "" && type !== batchType
@@ -65,11 +69,11 @@ return (event) => {
             let payloadText;
             try { payloadText = JSON.stringify(payload); } catch (error) { payloadText = undefined; }
             if (typeof payloadText === "string" && nestedWithin(payloadText, payloadDepth))
-                return onFields(type, payloadText, tabId, ts + 0, seq + 0);
+                return onFields(type, cross(payloadText), tabId, ts + 0, seq + 0);
         }
         let text;
         try { text = JSON.stringify(data); } catch (error) { text = undefined; }  // a BigInt, a cycle
-        if (typeof text === "string") return onText(text);
+        if (typeof text === "string") return onText(cross(text));  // JSON.stringify's text is well formed
     }
     return onValue(data);
 };""")
@@ -98,13 +102,13 @@ class BrowserChannel:
         self._post_json_batch = _json_batch_poster(self._channel, PROTOCOL_VERSION, BATCH_TYPE)
         on_scalar_fields = self._proxies.create(lambda *fields: on_message(CheckedFields(fields)))
         on_fields = self._proxies.create(lambda type, payload_text, tab_id, ts, seq: on_message(
-            CheckedFields((type, loads_checked(payload_text), tab_id, ts, seq))))
-        on_text = self._proxies.create(lambda text: on_message(JsonText(text)))
-        on_batch = self._proxies.create(lambda text: on_message(JsonBatchText(text)))
+            CheckedFields((type, loads_checked(text_of(payload_text)), tab_id, ts, seq))))
+        on_text = self._proxies.create(lambda text: on_message(JsonText(text_of(text))))
+        on_batch = self._proxies.create(lambda text: on_message(JsonBatchText(text_of(text))))
         on_value = self._proxies.create(lambda data: _receive_value(data, on_message, on_bad_message))
         self._listeners = {
             "message": _listener(on_scalar_fields, on_fields, on_text, on_batch, on_value, PROTOCOL_VERSION, BATCH_TYPE,
-                                 MAX_DEPTH),
+                                 MAX_DEPTH, LONG_TEXT),
             "messageerror": self._proxies.create(lambda event: on_bad_message("message could not be deserialized")),
         }
         for kind, listener in self._listeners.items():

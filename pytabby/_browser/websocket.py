@@ -8,7 +8,16 @@ import js
 from pyodide.ffi import to_js
 
 from .._ports import SocketListener
-from .ffi import FATAL, Proxies, bound, uint8_array
+from .ffi import FATAL, LONG_TEXT, Proxies, bound, text_of, uint8_array
+
+# A text frame (well formed: the browser decoded it from UTF-8) crosses as itself, or when long as
+# its UTF-8 bytes; a binary frame as its ArrayBuffer.
+_frames = js.Function.new("onText", "onBinary", "longText", """const encoder = new TextEncoder();
+return (event) => {
+    const data = event.data;
+    if (typeof data !== "string") return onBinary(data);
+    return onText(data.length > longText ? encoder.encode(data) : data);
+};""")
 
 
 class BrowserSocket:
@@ -18,16 +27,13 @@ class BrowserSocket:
         self._socket.binaryType = "arraybuffer"
         self._listeners = {
             "open": self._proxies.create(lambda event: listener.on_open()),
-            "message": self._proxies.create(lambda event: listener.on_message(self._frame(event.data))),
+            "message": _frames(self._proxies.create(lambda text: listener.on_message(text_of(text))),
+                               self._proxies.create(lambda data: listener.on_message(data.to_bytes())), LONG_TEXT),
             "close": self._proxies.create(lambda event: self._closed(listener, event)),
         }
         for kind, handler in self._listeners.items():
             self._socket.addEventListener(kind, handler)
         self._on_fatal = FATAL.add(bound(self._socket, "close"))
-
-    @staticmethod
-    def _frame(data: Any) -> str | bytes:
-        return data if isinstance(data, str) else data.to_bytes()
 
     def _closed(self, listener: SocketListener, event: Any) -> None:
         self._detach()

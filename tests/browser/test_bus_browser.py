@@ -350,6 +350,51 @@ verdicts = [item for batch in batches for item in decode_all(batch)]
     assert run_py(shared_tabs[0], "checked_in_python") == [66, 66, 66]
 
 
+def test_long_texts_cross_into_python_as_utf8_exactly_and_lone_surrogates_as_text(shared_tabs, js_page, name):
+    # Past LONG_TEXT characters a JSON text crosses as UTF-8 bytes; a batch whose raw text holds a
+    # lone surrogate (which UTF-8 cannot carry) keeps crossing as a string.
+    open_bus(shared_tabs[:1], name)
+    run_py(shared_tabs[0], f"""
+from pytabby._browser import channel as edge
+bad, got, as_bytes = [], [], []
+buses[{name!r}].on_malformed(lambda e: bad.append(e.reason))
+buses[{name!r}].subscribe_all(lambda m: got.append(repr((m.type, m.payload, m.seq))))
+real_text_of = edge.text_of
+edge.text_of = lambda crossed: as_bytes.append(crossed.__class__ is not str) or real_text_of(crossed)
+""")
+    cases = js_page.evaluate("""(name) => {
+        const words = "é😀 \\\\ \\" [{".repeat(300);  // 3,000 UTF-16 units, more as JSON text
+        const lone = {type: "t", payload: {words, odd: "\\ud800"}, tabId: "js", ts: 1.5, seq: 1, v: 1, plain: true};
+        const item = (text, seq) => `{"type":"t","payload":${text},"tabId":"js","ts":1.5,"seq":${seq}}`;
+        const batch = (payload) => ({type: "pytabby:batch", payload, tabId: "js", ts: 1, v: 1, enc: "json"});
+        const cases = [
+            {...lone, payload: {short: "é"}, seq: 0},  // short: crosses as a string
+            lone,  // its payload's JSON text (JSON.stringify writes the lone surrogate as an escape)
+            batch(`[${item(JSON.stringify(words), 2)},${item('"raw é😀"', 3)}]`),
+            batch(`[${item(JSON.stringify(words), 4)},${item('"raw \\ud800"', 5)}]`),  // a raw lone surrogate
+            {...lone, v: 2, seq: 6},  // fields decode() refuses: the whole object's JSON text
+        ];
+        const channel = new BroadcastChannel(name);
+        for (const data of cases) channel.postMessage(data);
+        channel.close();
+        return cases.map((data) => JSON.stringify(data));
+    }""", name)
+    wait_py(shared_tabs[0], "len(got) + len(bad) == 7")
+    expected = run_py(shared_tabs[0], f"""
+import json
+edge.text_of = real_text_of
+from pytabby import Message
+from pytabby._core.envelope import decode_all
+verdicts = [item for text in {cases!r} for item in decode_all(json.loads(text))]
+[[repr((m.type, m.payload, m.seq)) for m in verdicts if isinstance(m, Message)],
+ [e.reason for e in verdicts if not isinstance(e, Message)]]
+""")
+    assert [len(part) for part in expected] == [6, 1]
+    assert run_py(shared_tabs[0], "[got, bad]") == expected
+    assert "raw \\ud800" in expected[0][5] and "é😀" in expected[0][1]
+    assert run_py(shared_tabs[0], "as_bytes") == [False, True, True, False, True]
+
+
 def test_plain_pyodide_page_runs_the_bus(tabs, shared_tabs, name):
     (page,) = tabs(1, url="/pyodide-example.html")
     page.wait_for("() => window.exampleReady === true")

@@ -85,10 +85,12 @@ def test_server_frames_reach_every_tab_exactly_once_binary_intact(tabs, pytabby_
     pytabby_control.broadcast("hello tabs")
     blob = bytes(range(256))
     pytabby_control.broadcast(blob)
+    long_text = "é😀\u0000" * 1000  # 4,000 UTF-16 units: crosses into the leader's Python as UTF-8
+    pytabby_control.broadcast(long_text)
     for page in pages:
-        wait_py(page, f"len(inbox[{name!r}]) >= 2")
-        assert run_py(page, f"[len(inbox[{name!r}]), inbox[{name!r}][0], inbox[{name!r}][1] == bytes(range(256))]") \
-            == [2, "hello tabs", True]
+        wait_py(page, f"len(inbox[{name!r}]) >= 3")
+        assert run_py(page, f"[len(inbox[{name!r}]), inbox[{name!r}][0], inbox[{name!r}][1] == bytes(range(256)), "
+                            f"inbox[{name!r}][2] == {long_text!r}]") == [3, "hello tabs", True, True]
 
 
 def test_200_sends_from_3_followers_survive_a_leader_kill_mid_burst(tabs, pytabby_control, quiet_server, name):
