@@ -2,12 +2,14 @@
 
     .venv/bin/python -m benchmarks                  # full run, Chromium
     .venv/bin/python -m benchmarks --quick          # smaller sizes, for iterating
+    .venv/bin/python -m benchmarks --write-readme   # full run, its table written into README.md
     .venv/bin/python -m benchmarks --only latency fanout --write-readme /tmp/table.md
     .venv/bin/python -m benchmarks --browser firefox   # the bus and hand-over figures in Firefox (or webkit)
 
 Prints one table, every target judged met or missed (or a figure flagged when it contradicts a
 guarantee), writes every raw sample to bench-results/latest.json and, with ``--write-readme``,
-the table as Markdown to the given file.
+the table as Markdown between the table markers of README.md (or of the given file; a new file
+gets the markers and the table).
 """
 
 from __future__ import annotations
@@ -39,6 +41,25 @@ FIGURES = {
 ENGINE_FIGURES = ("throughput", "latency", "fanout", "handover")
 # performance.memory unbucketed and gc(), to read the JS heap exactly after a collection.
 EXTRA_ARGS = ["--enable-precise-memory-info", "--js-flags=--expose-gc"]
+TABLE_START, TABLE_END = "<!-- benchmark table: written by python -m benchmarks --write-readme -->", "<!-- /benchmark table -->"
+
+
+def check_table_file(path: Path) -> str | None:
+    """Why the table cannot be written into ``path`` (checked before a run of minutes), or None."""
+    if not path.exists():
+        return None
+    text = path.read_text()
+    if text.count(TABLE_START) != 1 or text.count(TABLE_END) != 1 or text.index(TABLE_START) > text.index(TABLE_END):
+        return f"{path} has no single pair of table markers ({TABLE_START} ... {TABLE_END}): nothing would be written"
+    return None
+
+
+def write_table(path: Path, markdown: str) -> None:
+    """Put ``markdown`` between the markers in ``path``; a new file gets the markers and the table."""
+    text = path.read_text() if path.exists() else f"{TABLE_START}\n{TABLE_END}\n"
+    before, rest = text.split(TABLE_START)
+    after = rest.split(TABLE_END)[1]
+    path.write_text(f"{before}{TABLE_START}\n{markdown}\n{TABLE_END}{after}")  # a blank line ends the table
 
 
 def _chromium(figures: list[str], size: str) -> tuple[Bench, str]:
@@ -77,11 +98,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", nargs="+", choices=FIGURES)
     parser.add_argument("--browser", choices=("chromium", "firefox", "webkit"), default="chromium")
     parser.add_argument("--json", type=Path, default=ROOT / "bench-results" / "latest.json")
-    parser.add_argument("--write-readme", type=Path, metavar="FILE", help="write the Markdown table to FILE")
+    parser.add_argument("--write-readme", type=Path, nargs="?", const=ROOT / "README.md", metavar="FILE",
+                        help="write the Markdown table between the table markers of README.md (or of FILE)")
     args = parser.parse_args(argv)
     figures = args.only or (list(FIGURES) if args.browser == "chromium" else list(ENGINE_FIGURES))
     if args.browser != "chromium" and set(figures) - set(ENGINE_FIGURES):
         parser.error(f"--browser {args.browser} measures only {', '.join(ENGINE_FIGURES)}")
+    if args.write_readme and (problem := check_table_file(args.write_readme)):
+        parser.error(problem)
     started = time.time()
     if args.browser == "chromium":
         bench, browser = _chromium(figures, args.size)
@@ -96,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     args.json.write_text(json.dumps({"size": args.size, "table": markdown, "samples": bench.results.samples}, indent=1))
     print(f"raw samples: {args.json}")
     if args.write_readme:
-        args.write_readme.write_text(markdown)
+        write_table(args.write_readme, markdown)
         print(f"table written to {args.write_readme}")
     missed = sum(not target.met for row in bench.results.rows for target in row.targets)
     flagged = sum(bool(row.flags) for row in bench.results.rows)

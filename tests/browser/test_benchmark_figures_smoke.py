@@ -14,16 +14,27 @@ ROWS = ["bus throughput", "bus one-way latency", "bus fan-out, 1 msg to 2 tabs",
         "pytabby's memory share per tab"]
 
 
+AROUND = ("# notes\n\nBefore the table.\n\n<!-- benchmark table: written by python -m benchmarks --write-readme -->\n"
+          "an old table\n<!-- /benchmark table -->\n\nAfter the table.\n")
+
+
 def run_tiny(tmp_path: Path, *options: str) -> tuple[list[str], str]:
-    """The table rows (heading row left out) a tiny run writes, and its output; the run must exit 0."""
+    """The table rows (heading row left out) a tiny run writes between the markers of a file, and its
+    output; the run must exit 0 and leave the rest of the file as it was."""
     table_file = tmp_path / "table.md"
+    table_file.write_text(AROUND)
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--tiny", *options, "--json", str(tmp_path / "bench.json"),
          "--write-readme", str(table_file)],
         capture_output=True, text=True, timeout=900, cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    rows = [line for line in table_file.read_text().splitlines() if line.startswith("| ") and "---" not in line][1:]
+    written = table_file.read_text()
+    before, start, rest = AROUND.partition("-->\n")
+    assert written.startswith(before + start + "pytabby benchmark (tiny)"), written[:400]
+    assert written.endswith("|\n\n<!-- /benchmark table -->\n\nAfter the table.\n"), written[-400:]
+    assert "an old table" not in written
+    rows = [line for line in written.splitlines() if line.startswith("| ") and "---" not in line][1:]
     return rows, result.stdout[-4000:] + result.stderr[-4000:]
 
 
