@@ -25,7 +25,7 @@ from pyodide.ffi import JsException
 from .._core.envelope import (BATCH_TYPE, MAX_DEPTH, PROTOCOL_VERSION, CheckedFields, JsonBatchText, JsonText,
                               json_batch_text, lone_envelope, plain_json)
 from .._core.safe_json import loads_checked
-from .ffi import FATAL, LONG_TEXT, Proxies, bound, text_of, to_js_value, to_py_value
+from .ffi import FATAL, Proxies, bound, cross_text, text_of, to_js_value, to_py_value
 
 # Plain JS: reading event.data, testing `plain` and stringifying from Python would be three
 # crossings and two proxies per message. What it passes as checked fields is exactly what decode()
@@ -33,7 +33,7 @@ from .ffi import FATAL, LONG_TEXT, Proxies, bound, text_of, to_js_value, to_py_v
 # -0 into 0, as JSON text would. The depth scan follows the JSON scanner's string rules, so the
 # parser can never get deeper than the scan saw before it stops (at the end or at an error).
 _listener = js.Function.new("onScalarFields", "onFields", "onText", "onBatch", "onValue", "version", "batchType",
-                            "payloadDepth", "longText", """
+                            "payloadDepth", "cross", """
 const nestedWithin = (text, limit) => {
     let depth = 0;
     for (let i = 0; i < text.length; i++) {
@@ -53,8 +53,6 @@ const nestedWithin = (text, limit) => {
     }
     return true;
 };
-const encoder = new TextEncoder();
-const cross = (text) => text.length > longText ? encoder.encode(text) : text;  // see ffi.LONG_TEXT
 return (event) => {
     const data = event.data;
     if (data === null || typeof data !== "object") return onValue(data);
@@ -114,7 +112,7 @@ class BrowserChannel:
         on_value = self._proxies.create(lambda data: _receive_value(data, on_message, on_bad_message))
         self._listeners = {
             "message": _listener(on_scalar_fields, on_fields, on_text, on_batch, on_value, PROTOCOL_VERSION, BATCH_TYPE,
-                                 MAX_DEPTH, LONG_TEXT),
+                                 MAX_DEPTH, cross_text),
             "messageerror": self._proxies.create(lambda event: on_bad_message("message could not be deserialized")),
         }
         for kind, listener in self._listeners.items():

@@ -148,6 +148,12 @@ def uint8_array(data: bytes | bytearray | memoryview) -> Any:
 LONG_TEXT = 2048
 
 
+# The JS side of text_of, one function for every listener: the caller passes only well-formed
+# text (UTF-8 cannot carry a lone surrogate).
+cross_text = js.Function.new("longText", """const encoder = new TextEncoder();
+return (text) => text.length > longText ? encoder.encode(text) : text;""")(LONG_TEXT)
+
+
 def text_of(crossed: str | JsProxy) -> str:
     """Text a JS listener handed over, as itself or (when long) as a ``Uint8Array`` of UTF-8."""
     return crossed if crossed.__class__ is str else crossed.to_bytes().decode()  # type: ignore[union-attr]

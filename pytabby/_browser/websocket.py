@@ -8,15 +8,13 @@ import js
 from pyodide.ffi import to_js
 
 from .._ports import SocketListener
-from .ffi import FATAL, LONG_TEXT, Proxies, bound, text_of, uint8_array
+from .ffi import FATAL, Proxies, bound, cross_text, text_of, uint8_array
 
 # A text frame (well formed: the browser decoded it from UTF-8) crosses as itself, or when long as
 # its UTF-8 bytes; a binary frame as its ArrayBuffer.
-_frames = js.Function.new("onText", "onBinary", "longText", """const encoder = new TextEncoder();
-return (event) => {
+_frames = js.Function.new("onText", "onBinary", "cross", """return (event) => {
     const data = event.data;
-    if (typeof data !== "string") return onBinary(data);
-    return onText(data.length > longText ? encoder.encode(data) : data);
+    return typeof data === "string" ? onText(cross(data)) : onBinary(data);
 };""")
 
 
@@ -28,7 +26,7 @@ class BrowserSocket:
         self._listeners = {
             "open": self._proxies.create(lambda event: listener.on_open()),
             "message": _frames(self._proxies.create(lambda text: listener.on_message(text_of(text))),
-                               self._proxies.create(lambda data: listener.on_message(data.to_bytes())), LONG_TEXT),
+                               self._proxies.create(lambda data: listener.on_message(data.to_bytes())), cross_text),
             "close": self._proxies.create(lambda event: self._closed(listener, event)),
         }
         for kind, handler in self._listeners.items():
