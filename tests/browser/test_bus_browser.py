@@ -254,6 +254,19 @@ def test_malformed_envelopes_from_other_code_are_reported_not_delivered(shared_t
     assert seen(shared_tabs[0], name) == [["ok", 1, "js"]]
 
 
+def decode_verdicts(tab, raws, fields):
+    """What ``decode_all`` makes, in ``tab``, of each object the Python expression ``raws`` yields:
+    ``repr((fields))`` of every message, then the reason of every refusal."""
+    return run_py(tab, f"""
+import json
+from pytabby import Message
+from pytabby._core.envelope import JsonText, decode_all
+verdicts = [item for raw in {raws} for item in decode_all(raw)]
+[[repr(({fields})) for m in verdicts if isinstance(m, Message)],
+ [e.reason for e in verdicts if not isinstance(e, Message)]]
+""")
+
+
 def test_the_listener_passes_on_exactly_the_lone_envelopes_decode_accepts(shared_tabs, js_page, name):
     # The JS listener checks a lone plain envelope's fields itself and hands Python a scalar payload
     # as itself; anything it passes must get decode()'s verdict, which the same object's JSON text
@@ -284,14 +297,9 @@ edge.loads_checked = lambda text: parsed_in_python.append(text) or real_loads_ch
         return cases.map((data) => JSON.stringify(data));
     }""", name)
     wait_py(shared_tabs[0], "len(got) + len(bad) == 36")
-    expected = run_py(shared_tabs[0], f"""
-edge.loads_checked = real_loads_checked
-from pytabby import Message
-from pytabby._core.envelope import JsonText, decode_all
-verdicts = [item for text in {texts!r} for item in decode_all(JsonText(text))]
-[[repr((m.type, m.payload, m.tab_id, m.ts, m.seq)) for m in verdicts if isinstance(m, Message)],
- [e.reason for e in verdicts if not isinstance(e, Message)]]
-""")
+    run_py(shared_tabs[0], "edge.loads_checked = real_loads_checked")
+    expected = decode_verdicts(shared_tabs[0], f"(JsonText(text) for text in {texts!r})",
+                               "m.type, m.payload, m.tab_id, m.ts, m.seq")
     assert [len(part) for part in expected] == [25, 11]
     assert run_py(shared_tabs[0], "[got, bad]") == expected
     # Only what the call would not convert as JSON does (objects, NaN and a Date as their JSON text,
@@ -335,15 +343,9 @@ safe_json.depth_exceeds = lambda text, limit: checked_in_python.append(limit) or
         return texts;
     }""", name)
     wait_py(shared_tabs[0], "len(got) + len(bad) == 10")
-    expected = run_py(shared_tabs[0], f"""
-safe_json.depth_exceeds = real_depth_exceeds
-from pytabby import Message
-from pytabby._core.envelope import decode_all
-batches = [{{"type": "pytabby:batch", "payload": text, "tabId": "js", "ts": 1, "v": 1, "enc": "json"}} for text in {texts!r}]
-verdicts = [item for batch in batches for item in decode_all(batch)]
-[[repr((m.payload, m.seq)) for m in verdicts if isinstance(m, Message)],
- [e.reason for e in verdicts if not isinstance(e, Message)]]
-""")
+    run_py(shared_tabs[0], "safe_json.depth_exceeds = real_depth_exceeds")
+    expected = decode_verdicts(shared_tabs[0], '({"type": "pytabby:batch", "payload": text, "tabId": "js", "ts": 1, '
+                                               f'"v": 1, "enc": "json"}} for text in {texts!r})', "m.payload, m.seq")
     assert [len(part) for part in expected] == [6, 4]
     assert run_py(shared_tabs[0], "[got, bad]") == expected
     # Python checked the depth of the three batches too deep for the listener, and of no other.
@@ -380,15 +382,8 @@ edge.text_of = lambda crossed: as_bytes.append(crossed.__class__ is not str) or 
         return cases.map((data) => JSON.stringify(data));
     }""", name)
     wait_py(shared_tabs[0], "len(got) + len(bad) == 7")
-    expected = run_py(shared_tabs[0], f"""
-import json
-edge.text_of = real_text_of
-from pytabby import Message
-from pytabby._core.envelope import decode_all
-verdicts = [item for text in {cases!r} for item in decode_all(json.loads(text))]
-[[repr((m.type, m.payload, m.seq)) for m in verdicts if isinstance(m, Message)],
- [e.reason for e in verdicts if not isinstance(e, Message)]]
-""")
+    run_py(shared_tabs[0], "edge.text_of = real_text_of")
+    expected = decode_verdicts(shared_tabs[0], f"(json.loads(text) for text in {cases!r})", "m.type, m.payload, m.seq")
     assert [len(part) for part in expected] == [6, 1]
     assert run_py(shared_tabs[0], "[got, bad]") == expected
     assert "raw \\ud800" in expected[0][5] and "é😀" in expected[0][1]
