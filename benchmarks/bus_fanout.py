@@ -7,7 +7,7 @@ of 60: one stalled renderer among the receivers decides that round.
 
 from __future__ import annotations
 
-from .harness import NOW_JS, NOW_PY, Bench, Row, Target, p50, pct, run_py, summary
+from .harness import NOW_JS, NOW_PY, Bench, Row, Target, p50, pct, ratio_interval, run_py, summary
 
 GAP_S = 0.02  # between rounds: every receiver is done before the next message
 
@@ -72,12 +72,13 @@ def _fanout(bench: Bench, tabs: int) -> None:
         slowest[variant] = [max(times[r] for times in per_tab) - sent[variant][r] for r in range(rounds)][3:]
     bench.results.samples[f"bus_fanout_{tabs}_ms"] = slowest
     mine, naive, js_ = slowest["pytabby"], slowest["naive"], slowest["js"]
+    low, high = ratio_interval(mine, naive, 0.99)
     bench.results.add(Row(
         f"bus fan-out, 1 msg to {tabs} tabs, slowest receiver",
         summary(mine),
         f"naive Python {summary(naive)}; raw JS {summary(js_)}",
-        f"p50 {p50(mine) / p50(naive):.2f}x naive, p99 {pct(mine, 0.99) / pct(naive, 0.99):.2f}x naive; "
-        f"p50 {p50(mine) / p50(js_):.2f}x raw JS",
+        f"p50 {p50(mine) / p50(naive):.2f}x naive, p99 {pct(mine, 0.99) / pct(naive, 0.99):.2f}x naive "
+        f"(95% interval over rounds {low:.2f}-{high:.2f}); p50 {p50(mine) / p50(js_):.2f}x raw JS",
         [Target("p50 x naive Python", p50(mine) / p50(naive), 1.0),
          Target("p99 x naive Python", pct(mine, 0.99) / pct(naive, 0.99), 1.0)],
     ))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import operator
+import random
 import secrets
 import statistics
 import tomllib
@@ -101,6 +102,20 @@ class Results:
 def pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def ratio_interval(mine: list[float], theirs: list[float], q: float, resamples: int = 2000) -> tuple[float, float]:
+    """95% bootstrap interval of ``pct(mine, q) / pct(theirs, q)``, resampling whole rounds.
+
+    ``mine[i]`` and ``theirs[i]`` are one round's (sent in turn, under the same load), so a round is
+    drawn with both. A p99 of 297 rounds rests on its three slowest: the interval says whether a
+    ratio's distance from a target is more than those rounds' luck.
+    """
+    rounds = range(len(mine))
+    draw = random.Random(0).choices  # seeded: the same samples always give the same interval
+    ratios = sorted(pct([mine[i] for i in picks], q) / pct([theirs[i] for i in picks], q)
+                    for picks in (draw(rounds, k=len(mine)) for _ in range(resamples)))
+    return ratios[round(0.025 * (resamples - 1))], ratios[round(0.975 * (resamples - 1))]
 
 
 def p50(samples: list[float]) -> float:
