@@ -14,6 +14,8 @@ from .harness import NOW_JS, NOW_PY, Bench, Row, Target, names, run_py
 # burst undelivered (raw JS, 200 posts of 100 messages: 106-189 posts arrived in 3 of 12 rounds, none
 # more in the next 15 s), which had made the whole figure fail after a 120 s wait.
 LOST_AFTER_S = 30.0
+LABELS = {"js": "raw JS", "js_batch100": "JS batch 100", "broadcast_channel": "broadcast-channel",
+          "naive_py": "naive Python", "pytabby": "pytabby"}
 
 # Every receiver tells how many arrived (``window.received()``, or a Python global) and can be
 # stopped, so that a round whose messages do not all arrive is reported, not waited on for ever.
@@ -132,18 +134,22 @@ def _rate(receiver: Any, n: int, started: float, received: Callable[[], int], st
     return n / (float(receiver.evaluate("() => window.doneAt")) - started) * 1000
 
 
+def _js_rate(receiver: Any, n: int, started: float) -> float:
+    """``_rate`` of a JS receiver (``_JS_RECEIVE``, ``_BC_RECEIVE``)."""
+    return _rate(receiver, n, started, lambda: int(receiver.evaluate("() => window.received()")),
+                 lambda: receiver.evaluate("() => window.stopReceiving()"))
+
+
 def _js(pages: list[Any], n: int, batch: int) -> float:
     args = [f"tp-{next(names)}", n, batch]
     pages[1].evaluate(_JS_RECEIVE, args)
-    return _rate(pages[1], n, pages[0].evaluate(_JS_SEND, args), lambda: int(pages[1].evaluate("() => window.received()")),
-                 lambda: pages[1].evaluate("() => window.stopReceiving()"))
+    return _js_rate(pages[1], n, pages[0].evaluate(_JS_SEND, args))
 
 
 def _bc(pages: list[Any], n: int) -> float:
     args = [f"bc-{next(names)}", n]
     pages[1].evaluate(_BC_RECEIVE, args)
-    rate = _rate(pages[1], n, pages[0].evaluate(_BC_SEND, args), lambda: int(pages[1].evaluate("() => window.received()")),
-                 lambda: pages[1].evaluate("() => window.stopReceiving()"))
+    rate = _js_rate(pages[1], n, pages[0].evaluate(_BC_SEND, args))
     pages[1].evaluate("() => window.stopReceiving()")
     return rate
 
@@ -199,10 +205,6 @@ def run(bench: Bench) -> None:
         [Target("x raw JS", per_round["js"], 4.0, ">=")], flags,
     ))
     bench.close(raw + bc + py)
-
-
-LABELS = {"js": "raw JS", "js_batch100": "JS batch 100", "broadcast_channel": "broadcast-channel",
-          "naive_py": "naive Python", "pytabby": "pytabby"}
 
 
 def per_round_ratio(mine: list[float | None], theirs: list[float | None]) -> float:

@@ -108,7 +108,7 @@ def ratio_interval(mine: list[float], theirs: list[float], q: float, resamples: 
     """95% bootstrap interval of ``pct(mine, q) / pct(theirs, q)``, resampling whole rounds.
 
     ``mine[i]`` and ``theirs[i]`` are one round's (sent in turn, under the same load), so a round is
-    drawn with both. A p99 of 297 rounds rests on its three slowest: the interval says whether a
+    drawn with both. A p99 of 297 rounds rests on its few slowest: the interval says whether a
     ratio's distance from a target is more than those rounds' luck.
     """
     rounds = range(len(mine))
