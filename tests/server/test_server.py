@@ -144,8 +144,10 @@ async def test_past_the_connection_limit_a_handshake_gets_503(app_folder):
         await first.close()
         while (await stats(session, base))["connections"]:
             await asyncio.sleep(0.01)
-        await session.ws_connect(f"{base}/ws")  # a freed slot is usable again
+        again = await session.ws_connect(f"{base}/ws")  # a freed slot is usable again
         assert not ticks.closed
+        await again.close()
+        await ticks.close()
 
 
 async def test_a_client_that_falls_behind_its_queue_bound_is_closed_with_1013(app_folder):
