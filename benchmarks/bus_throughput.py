@@ -175,27 +175,28 @@ def run(bench: Bench) -> None:
         "pytabby": lambda: _py(py, n, _PYTABBY_RECEIVE, _PYTABBY_SEND, "rx_count", "rx_bus.close()"),
     }
     runs: dict[str, list[float | None]] = {key: [] for key in contenders}
-    lost: list[str] = []
+    lost: list[tuple[str, int, int]] = []  # contender, messages delivered, round
     for round_number in range(rounds + 1):  # the first round warms up and is discarded
         for key, contender in contenders.items():
             try:
                 runs[key].append(contender())
             except _Lost as shortfall:
                 runs[key].append(None)
-                lost.append(f"{LABELS[key]}: {shortfall.delivered:,} of {n:,} in round {round_number}")
+                lost.append((key, shortfall.delivered, round_number))
     runs = {key: values[1:] for key, values in runs.items()}
     bench.results.samples["throughput_msgs_per_s"] = runs
-    bench.results.samples["throughput_lost"] = lost
+    losses = [f"{LABELS[key]}: {delivered:,} of {n:,} in round {round_number}" for key, delivered, round_number in lost]
+    bench.results.samples["throughput_lost"] = losses
     med = {key: _median([rate for rate in values if rate is not None]) for key, values in runs.items()}
     # A round's contenders run back to back under the same load; the machine's load drifts
     # between rounds (rates swing 3x here), so ratios are taken per round, then their median: of 9 in
     # a full run, as one round's ratio ranged from 2.2x to 4.8x on this 2-core machine. A round in
     # which either side lost messages has no ratio.
     per_round = {key: per_round_ratio(runs["pytabby"], runs[key]) for key in ("js", "naive_py")}
-    flags = [f"pytabby lost messages: {entry}" for entry in lost if entry.startswith(LABELS["pytabby"])]
+    flags = [f"pytabby lost messages: {loss}" for (key, _, _), loss in zip(lost, losses) if key == "pytabby"]
     if not flags and math.isnan(per_round["js"]):
         flags.append("no round in which both raw JS and pytabby got every message")
-    arrived = f"; not all arrived within {LOST_AFTER_S:g} s (round left out): {'; '.join(lost)}" if lost else ""
+    arrived = f"; not all arrived within {LOST_AFTER_S:g} s (round left out): {'; '.join(losses)}" if lost else ""
     bench.results.add(Row(
         f"bus throughput, 2 tabs, {n:,} msgs",
         f"{med['pytabby']:,.0f} msg/s",
