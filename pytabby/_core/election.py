@@ -219,9 +219,6 @@ class ElectionState:
         return self._queue()
 
     def stop(self) -> list[Effect]:
-        """Leave the election. A leader steps down without a ``resign``: every other tab would wake
-        to read one just when the successor needs a core for its grant (20 tabs on 2 cores, close ->
-        acquire p50 5.9-8.5 ms with it, 4.2-4.8 without), and the successor announces itself anyway."""
         self._check("stop")
         was_leader = self.is_leader
         self.role = "idle"
@@ -230,7 +227,7 @@ class ElectionState:
         self.checking, self.claim = False, None
         if self.leader_id == self.tab_id:
             self.leader_id = None
-        effects: list[Effect] = [Emit("lose", None, self.term)] if was_leader else []
+        effects: list[Effect] = [Emit("lose", None, self.term), self._post("resign")] if was_leader else []
         return [*effects, Release()]
 
     # -- messages ------------------------------------------------------------

@@ -132,8 +132,8 @@ def test_suspend_lets_go_and_resume_queues_again():
     assert state.resume(9.5) == []
 
 
-def test_stop_of_a_leader_emits_lose_and_releases_without_a_resign():
-    assert leader("a").stop() == [Emit("lose", None, 1), Release()]
+def test_stop_of_a_leader_emits_lose_and_resigns():
+    assert leader("a").stop() == [Emit("lose", None, 1), Post("resign", 1, None), Release()]
     assert candidate().stop() == [Release()]
 
 
