@@ -86,12 +86,22 @@ class LinkDriver:
             socket = self._sockets.pop(effect.connection, None)
             if socket is not None:
                 socket.close(effect.code, effect.reason)
-        else:  # RetryAfter / TickAfter: one timer of each kind, a new one replaces the old
-            old = self._timers.pop(type(effect), None)
-            if old is not None:
-                old.cancel()
-            self._timers[type(effect)] = self._platform.clock.call_later(
-                effect.seconds, lambda: self.feed(self.link.tick, self.now()))
+        elif isinstance(effect, io.CheckBuffer):
+            self._set_timer(io.CheckBuffer, effect.seconds, lambda: self._check_buffer(effect.connection))
+        else:
+            self._set_timer(type(effect), effect.seconds, lambda: self.feed(self.link.tick, self.now()))
+
+    def _set_timer(self, kind: type, seconds: float, callback: Callable[[], None]) -> None:
+        """One timer of each kind: a new one replaces the old."""
+        old = self._timers.pop(kind, None)
+        if old is not None:
+            old.cancel()
+        self._timers[kind] = self._platform.clock.call_later(seconds, callback)
+
+    def _check_buffer(self, connection: io.Connection) -> None:
+        socket = self._sockets.get(connection)
+        if socket is not None:
+            self.feed(self.link.buffered, connection, socket.buffered_amount)
 
     def _connect(self, connection: io.Connection) -> None:
         self.attempts += 1
@@ -125,7 +135,9 @@ class _Listener:
         self._driver.feed(self._driver.link.server_frame, self._connection, data, self._driver.now())
 
     def on_close(self, code: int, reason: str, was_clean: bool) -> None:
-        self._driver._sockets.pop(self._connection, None)
+        socket = self._driver._sockets.pop(self._connection, None)
+        if socket is not None:  # what left before the close is acknowledged, the rest goes out again
+            self._driver.feed(self._driver.link.buffered, self._connection, socket.buffered_amount)
         self._driver.feed(self._driver.link.closed, self._connection, code, self._driver.now())
 
 

@@ -72,6 +72,12 @@ class SocketListener(Protocol):
 class Socket(Protocol):
     def send(self, data: str | bytes) -> None: ...
 
+    @property
+    def buffered_amount(self) -> int:
+        """Bytes passed to ``send`` that have not left the tab yet (``WebSocket.bufferedAmount``:
+        UTF-8 bytes for text; it keeps counting what a closing socket discards)."""
+        ...
+
     def close(self, code: int = 1000, reason: str = "") -> None: ...
 
 

@@ -40,6 +40,10 @@ class BrowserSocket:
     def send(self, data: str | bytes) -> None:
         self._socket.send(data if isinstance(data, str) else uint8_array(data))
 
+    @property
+    def buffered_amount(self) -> int:
+        return int(self._socket.bufferedAmount)
+
     def close(self, code: int = 1000, reason: str = "") -> None:
         self._detach()
         self._socket.close(code, reason)

@@ -9,8 +9,9 @@ ignored, so a replaced socket can never act. Each server frame is numbered
 in order.
 
 A tab's ``send`` enters its ``Outbox`` and is posted to the leader, whose
-``Forwarder`` writes it (``Write``) once the socket is open, then posts an
-ack; the tab keeps it until that ack. On a leader change every tab posts its
+``Forwarder`` writes it (``Write``) once the socket is open, and posts an ack
+once the socket's ``bufferedAmount`` shows it has left the tab (``CheckBuffer``,
+``buffered``); the tab keeps it until that ack. On a leader change every tab posts its
 outbox again, so nothing unacknowledged is lost (see ``routing``). Requests
 and confirmed sends also wait in ``Awaiting`` for their answer and follow its
 resend rule: written on a connection that closed unanswered, they are sent
@@ -219,8 +220,13 @@ class SocketLink:
         if self.lead is None or connection is not self.lead.connection:
             return
         self._move("closed")
-        self.lead.connection = None
+        self.lead.connection_lost()
         self._retry_or_give_up(self.lead, now)
+
+    def buffered(self, connection: Connection, amount: int) -> None:
+        """The socket's ``bufferedAmount`` (asked for by ``CheckBuffer``, and fed once more as it closes)."""
+        if self.lead is not None and connection is self.lead.connection:
+            self.lead.buffered(amount)
 
     def server_frame(self, connection: Connection, data: Data, now: float) -> None:
         lead = self.lead

@@ -160,6 +160,14 @@ class TickAfter:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckBuffer:
+    """After ``seconds``, feed ``buffered`` the socket's ``bufferedAmount`` (replaces any earlier check)."""
+
+    connection: Connection
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class Deliver:
     data: Data
 
@@ -181,4 +189,4 @@ def _answers_a_ping(reply: Reply | None) -> bool:
     return reply is not None and reply.request_id.startswith(PING_PREFIX)
 
 
-Effect = Union[Post, Connect, Write, CloseSocket, RetryAfter, TickAfter, Deliver, SetState, Answered]
+Effect = Union[Post, Connect, Write, CloseSocket, RetryAfter, TickAfter, CheckBuffer, Deliver, SetState, Answered]

@@ -3,17 +3,38 @@
 It owns the WebSocket (one ``Connection`` object per attempt), the ``Forwarder``
 that writes every tab's sends, the frame numbering and the heartbeat. The link
 decides when it may act (its transition table); this only acts.
+
+A send is acknowledged once it has left the tab: ``WebSocket.send`` only
+buffers, and the browser drops that buffer when it tears the tab down, or
+silently when the socket is already closing. So each write's end is counted in
+UTF-8 bytes, as ``bufferedAmount`` counts them, and the socket's
+``bufferedAmount`` (``CheckBuffer`` -> ``buffered``) tells how many bytes of this
+connection have left: every write ending within them is acknowledged.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
 
-from .link_io import CloseSocket, Connect, Connection, Effect, Heartbeat, Post, RetryAfter, TickAfter, Write
+from .link_io import (
+    CheckBuffer, CloseSocket, Connect, Connection, Effect, Heartbeat, Post, RetryAfter, TickAfter, Write,
+)
 from .requests import Data
 from .routing import Forwarder
 
 CLOCK_SLACK = 0.001  # a timer may fire a hair before its deadline (clock rounding)
+# Waits between looks at bufferedAmount while a write has not left: the first on the next task
+# (the browser lowers it in a task of its own), then longer while nothing moves (a slow network).
+BUFFER_CHECKS = (0.0, 0.001, 0.004, 0.016, 0.05)
+
+
+def wire_size(data: Data) -> int:
+    """The bytes ``bufferedAmount`` counts for ``data``: UTF-8 for text (a lone surrogate becomes
+    U+FFFD, 3 bytes, as does its surrogatepass encoding)."""
+    if isinstance(data, bytes) or data.isascii():
+        return len(data)
+    return len(data.encode("utf-8", "surrogatepass"))
 
 
 class Leadership:
@@ -31,6 +52,10 @@ class Leadership:
         self._heard_at = self._ping_at = 0.0
         self._unanswered_since: float | None = None  # the first ping no frame has followed yet
         self._pings = 0
+        self._written_bytes = 0  # on this connection
+        self._unconfirmed: deque[int] = deque()  # the byte offset where each unacknowledged send ends
+        self._checking = False  # a CheckBuffer is due
+        self._idle_checks = 0  # checks in a row that found nothing new had left
 
     def connect(self) -> None:
         self.retry_at = None
@@ -64,7 +89,7 @@ class Leadership:
             if self._unanswered_since is None:
                 self._unanswered_since = now
             self._pings += 1
-            self._emit(Write(self.connection, beat.ping(self._pings)))
+            self._write(beat.ping(self._pings))
         self.schedule_tick(now)
         return True
 
@@ -90,18 +115,53 @@ class Leadership:
         self._emit(RetryAfter(delay))
 
     def flush(self) -> None:
-        """Write what is queued, then one cumulative ack per origin."""
+        """Write what is queued; it is acknowledged once ``buffered`` shows it left."""
         if self.connection is None:
             return
-        acks: dict[str, int] = {}
         for write in self.forwarder.take():
-            self._emit(Write(self.connection, write.data))
-            acks[write.origin] = write.id
-        for origin, through in acks.items():
+            self._unconfirmed.append(self._write(write.data))
+        if self._unconfirmed and not self._checking:
+            self._check_buffer()
+
+    def buffered(self, amount: int) -> None:
+        """The socket's ``bufferedAmount``: acknowledge every write that has left, one ack per origin."""
+        self._checking = False
+        gone = self._written_bytes - amount
+        count = 0
+        while self._unconfirmed and self._unconfirmed[0] <= gone:
+            self._unconfirmed.popleft()
+            count += 1
+        self._idle_checks = 0 if count else self._idle_checks + 1
+        for origin, through in self.forwarder.confirm(count).items():
             self._emit(Post("ack", {"origin": origin, "id": through}))
+        if self._unconfirmed:
+            self._check_buffer()
+
+    def connection_lost(self) -> None:
+        """The socket closed (its last ``bufferedAmount`` already fed): what had not left goes out again."""
+        self.connection = None
+        self.forwarder.unwrite()
+        self._written_bytes = 0
+        self._unconfirmed.clear()
+        self._checking = False
+        self._idle_checks = 0
 
     def drop(self, code: int, reason: str) -> None:
-        connection, self.connection = self.connection, None
+        connection = self.connection
+        self.connection_lost()
         self.retry_at = None
         if connection is not None:
             self._emit(CloseSocket(connection, code, reason))
+
+    def _write(self, data: Data) -> int:
+        """Write ``data`` on the connection; returns where it ends in the connection's bytes."""
+        assert self.connection is not None
+        self._written_bytes += wire_size(data)
+        self._emit(Write(self.connection, data))
+        return self._written_bytes
+
+    def _check_buffer(self) -> None:
+        assert self.connection is not None
+        self._checking = True
+        delay = BUFFER_CHECKS[min(self._idle_checks, len(BUFFER_CHECKS) - 1)]
+        self._emit(CheckBuffer(self.connection, delay))

@@ -4,11 +4,15 @@ Theory of operation. Every tab numbers its sends 1, 2, 3... and keeps each in
 its ``Outbox`` until the leader acknowledges it. A send travels to the leader
 as ``(origin, id, first_unacked, data)``. The leader's ``Forwarder`` writes a
 tab's sends in id order only: an id that arrives ahead of a gap waits, an id it
-has already written is acknowledged again and not rewritten. Acks are
-cumulative and every tab sees them, so a follower that becomes leader already
-knows how far each tab got. When the leader changes, each tab re-sends its whole
-outbox to the new leader: nothing is lost, and only a frame the dead leader
-wrote but never acknowledged can reach the server twice.
+has already sent is acknowledged again and not rewritten. A write is
+acknowledged only once the socket says it left (``confirm``, from
+``bufferedAmount``): a tab torn down, or a socket already closing, drops what
+it still buffers, and a write the connection lost goes out again on the next
+one (``unwrite``). Acks are cumulative and every tab sees them, so a follower
+that becomes leader already knows how far each tab got. When the leader
+changes, each tab re-sends its whole outbox to the new leader: nothing is lost,
+and only a frame the dead leader sent but never acknowledged can reach the
+server twice.
 
 Server frames fan out as ``(term, seq, data)``; ``FrameOrder`` counts gaps in
 ``seq`` and refuses repeats and jumps past ``MAX_SEQ_JUMP``.
@@ -20,6 +24,8 @@ Server frames fan out as ``(term, seq, data)``; ``FrameOrder`` counts gaps in
     >>> forwarder.receive("tab-a", 1, 1, "hi")
     >>> forwarder.take()
     [Write(origin='tab-a', id=1, data='hi')]
+    >>> forwarder.confirm(1)
+    {'tab-a': 1}
 """
 
 from __future__ import annotations
@@ -81,7 +87,7 @@ class Outbox:
 
 @dataclass(frozen=True, slots=True)
 class Write:
-    """Write ``data`` on the socket, then acknowledge ``(origin, id)``."""
+    """Write ``data`` on the socket; acknowledge ``(origin, id)`` once it has left."""
 
     origin: str
     id: int
@@ -91,7 +97,7 @@ class Write:
 @dataclass(slots=True)
 class _Lane:
     accepted: int  # highest id queued for writing, in order
-    written: int  # highest id written (acknowledged)
+    written: int  # highest id known to have left the socket (acknowledged)
     early: dict[int, Data] = field(default_factory=dict)
 
 
@@ -101,6 +107,7 @@ class Forwarder:
     def __init__(self) -> None:
         self._lanes: dict[str, _Lane] = {}
         self._ready: deque[Write] = deque()
+        self._in_flight: deque[Write] = deque()  # written, not yet known to have left the socket
         self._seen: dict[str, int] = {}  # the highest send id seen from each tab (while following)
 
     def __len__(self) -> int:
@@ -145,16 +152,30 @@ class Forwarder:
         return None
 
     def take(self) -> list[Write]:
-        """Everything queued, in order, counted as written: the caller writes it now."""
+        """Everything queued, in order: the caller writes it now, and ``confirm``s it once it has left."""
         writes, self._ready = list(self._ready), deque()
-        for write in writes:
+        self._in_flight.extend(writes)
+        return writes
+
+    def confirm(self, count: int) -> dict[str, int]:
+        """The oldest ``count`` writes left the socket: the cumulative ack due to each origin."""
+        acks: dict[str, int] = {}
+        for _ in range(count):
+            write = self._in_flight.popleft()
             lane = self._lanes[write.origin]
             lane.written = max(lane.written, write.id)
-        return writes
+            acks[write.origin] = write.id
+        return acks
+
+    def unwrite(self) -> None:
+        """The connection closed before these writes were known to leave: they go out first on the next."""
+        self._ready.extendleft(reversed(self._in_flight))
+        self._in_flight.clear()
 
     def abandon(self) -> None:
         """Leadership ended: drop the queue (origins re-send to the next leader)."""
         self._ready.clear()
+        self._in_flight.clear()
         for lane in self._lanes.values():
             lane.accepted = lane.written
             lane.early.clear()

@@ -5,6 +5,8 @@ import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .._loop import current_loop
+
 if TYPE_CHECKING:
     from ._tabs import FakeTab
 
@@ -22,8 +24,14 @@ class ManualClock:
         return self._now
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> _ManualTimer:
-        """Run ``callback`` once the manual time has moved ``delay`` seconds on; returns a cancellable timer."""
+        """Run ``callback`` once the manual time has moved ``delay`` seconds on; returns a cancellable timer.
+
+        No delay runs it on a later loop turn, time standing still (``setTimeout(f, 0)``).
+        """
         timer = _ManualTimer(callback)
+        if delay <= 0:
+            current_loop().call_soon(timer.fire)
+            return timer
         heapq.heappush(self._timers, (self._now + max(delay, 0.0) * 1000, next(self._order), timer))
         return timer
 

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
+from .._core.link_lead import wire_size
 from .._core.requests import answer, confirm_id_of, confirmation, parse_request
 from .._loop import current_loop
 from .._ports import SocketListener
@@ -16,6 +18,8 @@ class FakeServer:
     It answers requests and confirms confirmed sends by the same rules as the real
     server (``pytabby._core.requests``): ``echo``, ``delay`` (on the browser's clock), ``ignore``.
     ``stalled`` makes it a stopped process: it reads nothing and sends nothing, sockets stay open.
+    ``slow_network`` keeps what tabs send in their sockets' buffers (``bufferedAmount``) until
+    ``transmit``; a tab closed meanwhile loses its buffer, as a browser tearing the tab down does.
     """
 
     def __init__(self) -> None:
@@ -25,7 +29,9 @@ class FakeServer:
         self.refusing = False
         self.relay = True
         self.stalled = False
+        self.slow_network = False
         self._held: list[tuple[_FakeSocket, str | bytes]] = []
+        self._sockets_with_buffers: list[_FakeSocket] = []
 
     def _accept(self, socket: _FakeSocket) -> None:
         if self.refusing:
@@ -72,10 +78,22 @@ class FakeServer:
         for socket in list(self.connections):
             socket.push(data)
 
+    def transmit(self) -> None:
+        """What waits in the tabs' socket buffers leaves them, in order (see ``slow_network``)."""
+        for socket in list(self._sockets_with_buffers):
+            socket.transmit()
+
     def drop_all(self, code: int = 1012) -> None:
         """Close every connection from the server side with ``code`` (1012: a restart), as an outage does."""
         for socket in list(self.connections):
             socket._server_closed(code, "dropped", False)
+
+    def close_all(self, code: int = 1001, handshake: float = 0.1) -> None:
+        """Send every connection a close frame: each socket is closing at once (a tab's sends into it
+        are discarded, as the browser does) and fires its close event ``handshake`` seconds later."""
+        for socket in list(self.connections):
+            socket.closing = True
+            socket.tab.browser.clock.call_later(handshake, functools.partial(socket._server_closed, code, "closing", True))
 
     def _forget(self, socket: _FakeSocket) -> None:
         if socket in self.connections:
@@ -88,7 +106,10 @@ class _FakeSocket:
         self.url = url
         self.listener = listener
         self.open = False
+        self.closing = False  # the server's close frame came; the close event has not yet
         self.closed = False
+        self.buffer: list[str | bytes] = []  # sent, not yet left the tab (``slow_network``)
+        self._buffered = 0
         tab.browser.server._accept(self)
 
     def _opened(self) -> None:
@@ -104,10 +125,41 @@ class _FakeSocket:
         if self.open and not self.closed:
             self.tab.run(self.listener.on_message, data)
 
+    @property
+    def buffered_amount(self) -> int:
+        return self._buffered
+
     def send(self, data: str | bytes) -> None:
-        if not self.open or self.closed:
-            raise RuntimeError("InvalidStateError: socket is not open")
-        self.tab.browser.server._receive(self, data)
+        if not self.open and not self.closed:
+            raise RuntimeError("InvalidStateError: still connecting")
+        self._buffered += wire_size(data)
+        if self.closed or self.closing:
+            return  # the browser discards it, still counted in bufferedAmount
+        self.buffer.append(data)
+        server = self.tab.browser.server
+        if not server.slow_network:
+            self.transmit()
+        elif self not in server._sockets_with_buffers:
+            server._sockets_with_buffers.append(self)
+
+    def transmit(self) -> None:
+        """What waits in this socket's buffer leaves the tab and reaches the server (even once closed:
+        a close handshake follows the data)."""
+        server = self.tab.browser.server
+        if self in server._sockets_with_buffers:
+            server._sockets_with_buffers.remove(self)
+        sent, self.buffer = self.buffer, []
+        for data in sent:
+            self._buffered -= wire_size(data)
+            server._receive(self, data)
+
+    def tear_down(self) -> None:
+        """The tab is gone: what its buffer still held never leaves."""
+        server = self.tab.browser.server
+        if self in server._sockets_with_buffers:
+            server._sockets_with_buffers.remove(self)
+        self.buffer = []
+        self.close()
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         if self.closed:

@@ -112,7 +112,7 @@ class FakeBrowser:
         for channel in [c for c in self._channels if c.tab is tab]:
             channel.close()
         for socket in tab.sockets:
-            socket.close()
+            socket.tear_down()
         for request in self._locks.held_by(tab):
             self._locks.release(request)
         self.tabs.remove(tab)

@@ -92,6 +92,51 @@ async def test_sends_acknowledged_by_the_old_leader_are_not_repeated(browser):
     assert browser.server.received == ["once", "twice?"]
 
 
+async def test_a_send_still_in_the_closing_leaders_socket_buffer_is_not_acked_and_the_next_leader_sends_it(browser):
+    socks = share(browser, 3)
+    await browser.settle()
+    browser.server.slow_network = True  # the leader's writes wait in its socket's buffer
+    for n in range(5):
+        socks[2].send(f"m{n}")
+    await browser.settle()
+    assert socks[2].pending == 5 and browser.server.received == []  # written, not yet sent: no ack
+    browser.close_tab(tab_of(socks[0], browser))  # teardown: its buffer never leaves
+    browser.server.slow_network = False
+    await browser.settle()
+    assert socks[1].is_leader and socks[1].state == "open"
+    assert browser.server.received == [f"m{n}" for n in range(5)] and socks[2].pending == 0
+
+
+async def test_acks_follow_the_socket_buffer_as_the_network_takes_it(browser):
+    socks = share(browser, 2)
+    await browser.settle()
+    browser.server.slow_network = True
+    socks[1].send("a")
+    await browser.settle()
+    assert socks[1].pending == 1
+    browser.server.transmit()
+    socks[1].send("b")
+    await browser.advance(0.1)  # the leader looks again while nothing moves, less and less often
+    assert browser.server.received == ["a"] and socks[1].pending == 1  # "a" acked, "b" still buffered
+    browser.server.transmit()
+    await browser.advance(0.1)
+    assert browser.server.received == ["a", "b"] and socks[1].pending == 0
+
+
+async def test_sends_written_into_a_socket_the_server_is_closing_go_out_on_the_next_connection(browser):
+    socks = share(browser, 2)
+    await browser.settle()
+    browser.server.close_all(1001, handshake=0.1)  # the browser discards what is sent until the close event
+    socks[1].send("lost by the closing socket?")
+    await browser.settle()
+    assert browser.server.received == [] and socks[1].pending == 1
+    await browser.advance(0.1)
+    assert socks[1].state == "reconnecting"
+    await browser.advance(1.0)
+    assert socks[1].state == "open"
+    assert browser.server.received == ["lost by the closing socket?"] and socks[1].pending == 0
+
+
 async def test_a_stopping_leader_closes_its_socket_before_the_next_one_opens(browser):
     socks = share(browser, 2)
     await browser.settle()

@@ -8,7 +8,7 @@ import pytest
 from pytabby._core import link as module
 from pytabby._core.link import TRANSITIONS, IllegalMove, SocketLink
 from pytabby._core.link_io import (
-    AckMsg, CloseSocket, Connect, Heartbeat, Post, RetryAfter, SendMsg, SetState, TickAfter, Write,
+    AckMsg, CheckBuffer, CloseSocket, Connect, Heartbeat, Post, RetryAfter, SendMsg, SetState, TickAfter, Write,
 )
 from pytabby._core.requests import answer, parse_request
 
@@ -110,15 +110,66 @@ def test_losing_leadership_closes_the_socket_before_saying_no_leader():
     assert link.lead is None and link.role == "follower"
 
 
-def test_sends_are_written_in_order_with_one_cumulative_ack_per_tab():
+def test_sends_are_written_in_order_and_acked_cumulatively_only_once_they_left_the_socket():
     link = make()
     connection = leading(link)
     for n in (2, 1, 3):  # the bus may reorder: id 2 waits for id 1
         link.bus_message(SendMsg("tab-2", n, 1, f"m{n}"))
     effects = link.effects()
     assert [e.data for e in effects if isinstance(e, Write)] == ["m1", "m2", "m3"]
-    assert posted(effects, "ack") == [{"origin": "tab-2", "id": 2}, {"origin": "tab-2", "id": 3}]
     assert all(e.connection is connection for e in effects if isinstance(e, Write))
+    assert posted(effects, "ack") == []  # written is not sent: the tab may still lose its buffer
+    assert [e for e in effects if isinstance(e, CheckBuffer)] == [CheckBuffer(connection, 0.0)]
+    link.buffered(connection, 4)  # m2 and m3 (2 bytes each) still buffered
+    assert link.effects() == [Post("ack", {"origin": "tab-2", "id": 1}), CheckBuffer(connection, 0.0)]
+    link.buffered(connection, 4)  # nothing moved: look again later, then later still
+    link.buffered(connection, 4)
+    assert link.effects() == [CheckBuffer(connection, 0.001), CheckBuffer(connection, 0.004)]
+    link.buffered(connection, 0)
+    assert link.effects() == [Post("ack", {"origin": "tab-2", "id": 3})]
+
+
+def test_a_write_is_measured_in_utf8_bytes_as_buffered_amount_counts_them():
+    link = make()
+    connection = leading(link)
+    link.bus_message(SendMsg("tab-2", 1, 1, "é😀"))  # 2 + 4 bytes
+    link.bus_message(SendMsg("tab-2", 2, 1, b"\x00\x01"))
+    link.effects()
+    link.buffered(connection, 2)
+    assert posted(link.effects(), "ack") == [{"origin": "tab-2", "id": 1}]
+    link.buffered(connection, 1)
+    assert posted(link.effects(), "ack") == []
+
+
+def test_writes_a_closed_connection_had_not_sent_go_out_first_on_the_next_one():
+    link = make()
+    first = leading(link)
+    link.bus_message(SendMsg("tab-2", 1, 1, "a"))
+    link.bus_message(SendMsg("tab-2", 2, 1, "b"))
+    link.effects()
+    link.buffered(first, 1)  # the close: "a" had left, "b" had not (a closing socket discards)
+    link.closed(first, 1001, now=1.0)
+    assert posted(link.effects(), "ack") == [{"origin": "tab-2", "id": 1}]
+    link.bus_message(SendMsg("tab-2", 3, 2, "c"))
+    assert [e for e in link.effects() if isinstance(e, Write)] == []  # no socket: it waits
+    link.tick(2.0)
+    second = [e for e in link.effects() if isinstance(e, Connect)][0].connection
+    link.opened(second, 2.0)
+    effects = link.effects()
+    assert [(e.connection, e.data) for e in effects if isinstance(e, Write)] == [(second, "b"), (second, "c")]
+    link.buffered(second, 0)
+    assert posted(link.effects(), "ack") == [{"origin": "tab-2", "id": 3}]
+
+
+def test_a_leader_that_steps_down_never_acks_what_had_not_left_its_socket():
+    link = make()
+    connection = leading(link)
+    link.bus_message(SendMsg("tab-2", 1, 1, "a"))
+    link.effects()
+    link.lost()
+    link.buffered(connection, 0)  # a late look at the old socket changes nothing
+    assert posted(link.effects(), "ack") == []
+    assert link.lead is None
 
 
 def test_a_follower_forgets_a_send_only_when_the_leader_acks_it():

@@ -3,10 +3,12 @@
 Confirmed sends are confirmed in the end, however many connections their answers were lost with.
 
 A small world of ``SocketLink`` objects: a server, an elector that hands the lead
-on (a leader may die, step down or freeze and wake later), and a channel that
-delivers posts in any order, or loses them. After every step, each send of a
+on (a leader may die, step down or freeze and wake later), a channel that
+delivers posts in any order, or loses them, and sockets that buffer what a
+leader writes until the network takes it (a leader's death loses its buffer, a
+server's close what was still buffered). After every step, each send of a
 living tab is at the server or still in that tab's outbox (acknowledged means
-written). After the world heals, every such send is at the server.
+sent). After the world heals, every such send is at the server.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytabby._core.link import SocketLink
-from pytabby._core.link_io import Answered, CloseSocket, Connect, Connection, Post, Write, decode
+from pytabby._core.link_io import Answered, CheckBuffer, CloseSocket, Connect, Connection, Post, Write, decode
+from pytabby._core.link_lead import wire_size
 from pytabby._core.requests import confirm_id_of, confirmation
 
 MAX_TABS = 4
@@ -35,6 +38,8 @@ class World:
         self.in_flight: list[tuple[str, object]] = []  # (receiver, decoded message)
         self.connecting: list[tuple[str, Connection]] = []
         self.server_open: dict[Connection, str] = {}
+        self.buffers: dict[Connection, list[str]] = {}  # written by a leader, not yet taken by the network
+        self.checks: dict[str, Connection] = {}  # a tab's due look at its socket's bufferedAmount
         self.received: list[str] = []
         self.sent: dict[str, list[str]] = {}
         self.confirms: dict[str, list[str]] = {}  # confirmed sends' ids, per tab
@@ -78,10 +83,9 @@ class World:
                 self.connecting.append((tab, effect.connection))
             elif isinstance(effect, Write):
                 assert self.server_open.get(effect.connection) == tab  # never a socket it does not hold
-                self.received.append(effect.data)
-                confirm_id = confirm_id_of(effect.data)
-                if confirm_id is not None:
-                    self.replies.append((effect.connection, confirmation(confirm_id)))
+                self.buffers.setdefault(effect.connection, []).append(effect.data)
+            elif isinstance(effect, CheckBuffer):
+                self.checks[tab] = effect.connection
             elif isinstance(effect, Answered):
                 self.answered.add(effect.answer_id)
             elif isinstance(effect, CloseSocket):
@@ -104,6 +108,10 @@ class World:
     def close_server_side(self, tab: str) -> None:
         for connection in [c for c, owner in self.server_open.items() if owner == tab]:
             del self.server_open[connection]
+            self.buffers.pop(connection, None)  # the tab is torn down: its buffer never leaves
+
+    def buffered(self, connection: Connection) -> int:
+        return sum(wire_size(data) for data in self.buffers.get(connection, []))
 
     # -- moves -----------------------------------------------------------------
 
@@ -124,6 +132,30 @@ class World:
         self.sent[tab].append(text)
         self.confirms[tab].append(confirm_id)
         self.run(tab, lambda link: link.send(text, confirm_id))
+
+    def transmit(self, pick: int) -> None:
+        """The network takes the first ``pick % 3 + 1`` writes of one socket's buffer to the server."""
+        waiting = sorted((c for c, data in self.buffers.items() if data), key=lambda c: (c.term, c.number))
+        if not waiting:
+            return
+        connection = waiting[pick % len(waiting)]
+        buffer = self.buffers[connection]
+        for data in buffer[:pick % 3 + 1]:
+            self.received.append(data)
+            confirm_id = confirm_id_of(data)
+            if confirm_id is not None:
+                self.replies.append((connection, confirmation(confirm_id)))
+        del buffer[:pick % 3 + 1]
+
+    def check(self, pick: int) -> None:
+        """A tab's timer fires: it reads its socket's bufferedAmount, if it still holds that socket."""
+        ready = sorted(t for t in self.checks if t in self.alive and t not in self.frozen)
+        if not ready:
+            return
+        tab = ready[pick % len(ready)]
+        connection = self.checks.pop(tab)
+        if self.server_open.get(connection) == tab:
+            self.run(tab, lambda link: link.buffered(connection, self.buffered(connection)))
 
     def reply(self, pick: int) -> None:
         """The server's confirmation reaches the leader, if its connection is still open."""
@@ -156,6 +188,9 @@ class World:
     def drop_connections(self) -> None:
         for connection, tab in list(self.server_open.items()):
             del self.server_open[connection]  # the tab hears of it at once: no write into a closed socket
+            left = self.buffered(connection)
+            self.buffers.pop(connection, None)  # what the close found still buffered is lost
+            self.run(tab, lambda link: link.buffered(connection, left))
             self.run(tab, lambda link: link.closed(connection, 1012, self.now))
 
     def tick(self) -> None:
@@ -202,6 +237,10 @@ class World:
             missing = [data for data in self.sent[tab] if data not in at_server and data not in queued]
             assert not missing, f"{tab} lost {missing}"
 
+    def busy(self) -> bool:
+        return bool(self.in_flight or self.connecting or self.replies or any(self.buffers.values())
+                    or any(t in self.alive for t in self.checks))
+
     def heal(self) -> None:
         for tab in sorted(self.frozen):
             self.wake(sorted(self.frozen).index(tab))
@@ -209,12 +248,16 @@ class World:
             self.elect()
         for _ in range(3):  # settle, then a fresh leader (who is sent every outbox again), then settle
             for _ in range(200):
-                if not (self.in_flight or self.connecting or self.replies):
+                if not self.busy():
                     self.tick()
-                    if not (self.in_flight or self.connecting or self.replies):
+                    if not self.busy():
                         break
                 while self.connecting:
                     self.server(0, accept=True)
+                while any(self.buffers.values()):
+                    self.transmit(0)
+                while any(t in self.alive for t in self.checks):
+                    self.check(0)
                 while self.replies:
                     self.reply(0)
                 while self.in_flight:
@@ -227,6 +270,8 @@ MOVES = st.one_of(
     st.tuples(st.just("send"), st.integers(0, 9)),
     st.tuples(st.just("confirmed"), st.integers(0, 9)),
     st.tuples(st.just("reply"), st.integers(0, 9)),
+    st.tuples(st.just("transmit"), st.integers(0, 9)),
+    st.tuples(st.just("check"), st.integers(0, 9)),
     st.tuples(st.just("deliver"), st.integers(0, 99)),
     st.tuples(st.just("lose"), st.integers(0, 99)),
     st.tuples(st.just("accept"), st.integers(0, 9)),
@@ -239,7 +284,8 @@ MOVES = st.one_of(
 def play(world: World, move: str, pick: int) -> None:
     actions = {
         "send": lambda: world.send(pick), "confirmed": lambda: world.send_confirmed(pick),
-        "reply": lambda: world.reply(pick), "deliver": lambda: world.deliver(pick),
+        "reply": lambda: world.reply(pick), "transmit": lambda: world.transmit(pick),
+        "check": lambda: world.check(pick), "deliver": lambda: world.deliver(pick),
         "lose": lambda: world.deliver(pick, lose=True), "accept": lambda: world.server(pick, True),
         "refuse": lambda: world.server(pick, False), "drop": world.drop_connections, "tick": world.tick,
         "kill": world.kill_leader, "step_down": world.step_down, "open_tab": world.open_tab,

@@ -30,13 +30,37 @@ def test_outbox_refuses_past_its_limit_and_keeps_what_it_has():
     assert outbox.add("again", over_limit=True) == 3  # a re-send the limit already let in
 
 
-def test_forwarder_takes_in_order_and_counts_what_it_takes_as_written():
+def test_forwarder_takes_in_order_and_counts_a_write_as_sent_only_once_confirmed():
     forwarder = Forwarder()
     forwarder.receive("t", 1, 1, "a")
     forwarder.receive("t", 2, 1, "b")
     assert len(forwarder) == 2
     assert forwarder.take() == [Write("t", 1, "a"), Write("t", 2, "b")]
-    assert forwarder.take() == [] and forwarder.receive("t", 2, 1, "b") == 2
+    assert forwarder.take() == [] and forwarder.receive("t", 2, 1, "b") is None  # in flight: no ack yet
+    assert forwarder.confirm(1) == {"t": 1}
+    assert forwarder.receive("t", 1, 1, "a") == 1 and forwarder.receive("t", 2, 1, "b") is None
+    assert forwarder.confirm(1) == {"t": 2}
+    assert forwarder.receive("t", 2, 1, "b") == 2
+
+
+def test_writes_a_lost_connection_never_sent_go_out_again_first_in_order():
+    forwarder = Forwarder()
+    for n, data in enumerate("abc", 1):
+        forwarder.receive("t", n, 1, data)
+    forwarder.take()
+    forwarder.receive("u", 1, 1, "x")
+    assert forwarder.confirm(1) == {"t": 1}
+    forwarder.unwrite()
+    assert written(forwarder) == [("t", 2), ("t", 3), ("u", 1)]
+
+
+def test_abandoning_forgets_writes_in_flight_and_the_next_leader_gets_them_from_their_origins():
+    forwarder = Forwarder()
+    forwarder.receive("t", 1, 1, "a")
+    forwarder.take()
+    forwarder.abandon()
+    assert forwarder.take() == []
+    assert forwarder.receive("t", 1, 1, "a") is None and written(forwarder) == [("t", 1)]
 
 
 def test_forwarder_holds_a_send_that_arrives_ahead_of_a_gap():
@@ -51,6 +75,7 @@ def test_forwarder_reacks_duplicates_and_never_rewrites():
     forwarder = Forwarder()
     forwarder.receive("t", 1, 1, "a")
     assert written(forwarder) == [("t", 1)]
+    forwarder.confirm(1)
     assert forwarder.receive("t", 1, 1, "a") == 1
     assert written(forwarder) == []
 
