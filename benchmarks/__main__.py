@@ -72,6 +72,7 @@ def _chromium(figures: list[str], size: str) -> tuple[Bench, str]:
     settings = load_settings(ROOT)  # playwright.config.py, read as the test kit reads it
 
     server, token = start_server()
+    plain_server, _ = start_server(isolated=False)
     profile = Path(tempfile.mkdtemp(prefix="pytabby-bench-"))
     try:
         with sync_playwright() as playwright:
@@ -80,12 +81,13 @@ def _chromium(figures: list[str], size: str) -> tuple[Bench, str]:
                 headless=settings.headless, base_url=server.url,
             )
             context.set_default_timeout(120_000)
-            bench = Bench(context, server.url, token, SIZES[size])
+            bench = Bench(context, server.url, token, SIZES[size], plain_server.url)
             browser_version = context.browser.version if context.browser else "?"
             bench.run({name: FIGURES[name] for name in figures})
             context.close()
     finally:
         server.stop()
+        plain_server.stop()
         shutil.rmtree(profile, ignore_errors=True)
     return bench, f"Chromium {browser_version}"
 

@@ -87,13 +87,15 @@ def launch_engine(name: str) -> Engine:
 def run_figures(name: str, figures: dict[str, Callable[[Bench], None]], size: Size) -> tuple[Bench, str]:
     """Run ``figures`` in the engine ``name`` against a cross-origin isolated server; the bench and the version."""
     server, token = start_server()
+    plain_server, _ = start_server(isolated=False)
     try:
         engine = launch_engine(name)
         try:
-            bench = Bench(KitContext(engine, server.url), server.url, token, size)
+            bench = Bench(KitContext(engine, server.url), server.url, token, size, plain_server.url)
             bench.run(figures)
             return bench, engine.version
         finally:
             engine.close()
     finally:
         server.stop()
+        plain_server.stop()

@@ -131,48 +131,53 @@ def run_py(page: Any, code: str) -> Any:
     return page.evaluate(RUN_PY_JS, [code])
 
 
-def start_server() -> tuple[Any, str]:
+def start_server(isolated: bool = True) -> tuple[Any, str]:
     """The project's server (the test kit's thread) on a free loopback port, and its /control token.
 
     Pages are served cross-origin isolated (COOP + COEP): they read ``performance.now()`` at 5 µs
     instead of 100 µs (Chromium) or 1 ms (Firefox, WebKit), so sub-millisecond figures are measured,
-    not quantized. Every contender gets the same pages.
+    not quantized. Every contender gets the same pages. ``isolated=False``: ordinary pages, as most
+    sites serve them (Firefox runs a site's isolated tabs in one process, its ordinary tabs apart).
     """
     from pytabby.pytest.serve import ServerThread, find_pyodide
 
     token = secrets.token_urlsafe(16)
-    server = ServerThread(ROOT / "web", find_pyodide(ROOT / "web", None), token, cross_origin_isolated=True)
+    server = ServerThread(ROOT / "web", find_pyodide(ROOT / "web", None), token, cross_origin_isolated=isolated)
     return server.start(), token
 
 
 class Bench:
     """One Chromium profile, the project's server, and helpers to open tabs of each kind."""
 
-    def __init__(self, context: Any, base_url: str, token: str, size: Size) -> None:
+    def __init__(self, context: Any, base_url: str, token: str, size: Size, plain_base: str) -> None:
         self.context = context
         self.base = base_url
+        self.plain_base = plain_base  # the same pages, not cross-origin isolated (``start_server``)
         self.token = token
         self.size = size
         self.results = Results()
 
-    def raw_pages(self, count: int, url: str = "/raw.html") -> list[Any]:
+    def raw_pages(self, count: int, url: str = "/raw.html", *, plain: bool = False) -> list[Any]:
         pages = [self.context.new_page() for _ in range(count)]
         for page in pages:
-            page.goto(url)
+            page.goto(self._url(url, plain))
         return pages
 
-    def py_pages(self, count: int) -> list[Any]:
+    def py_pages(self, count: int, *, plain: bool = False) -> list[Any]:
         pages: list[Any] = []
         while len(pages) < count:  # a few at a time: twenty tabs compiling wasm at once starve each other
             group = [self.context.new_page() for _ in range(min(BOOT_GROUP, count - len(pages)))]
             for page in group:
-                page.goto("/playground.html", wait_until="commit")
+                page.goto(self._url("/playground.html", plain), wait_until="commit")
             for page in group:
                 page.wait_for_function("() => window.pytabbyReady !== undefined", timeout=BOOT_TIMEOUT_MS)
                 page.evaluate("async () => { await window.pytabbyReady; }")  # its value (Pyodide) is not data
                 run_py(page, "import js, asyncio")
             pages += group
         return pages
+
+    def _url(self, path: str, plain: bool) -> str:
+        return f"{self.plain_base}{path}" if plain else f"{self.base}{path}"
 
     def bare_page(self) -> Any:
         """Pyodide booted, pytabby not loaded: what pytabby adds is measured from here."""

@@ -1,0 +1,90 @@
+"""The hand-over figure: a successor that never acquires ends its contender's trials, not the figure."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from benchmarks import handover
+from benchmarks.harness import Results
+
+
+class LockQueue:
+    """Tabs queued on one lock in page order: closing the holder hands it to the next, unless stuck."""
+
+    def __init__(self, stuck_at: int | None) -> None:
+        self.pages: list[Page] = []
+        self.stuck_at = stuck_at  # the trial (1-based) whose successor never acquires
+        self.closes = 0
+
+    def close(self, page: "Page") -> None:
+        self.closes += 1
+        index = self.pages.index(page)
+        if self.closes != self.stuck_at and index + 1 < len(self.pages):
+            self.pages[index + 1].acquired_at = 1.0e15  # far after the trial's start: a positive sample
+
+
+class Page:
+    def __init__(self, queue: LockQueue) -> None:
+        self.queue = queue
+        self.acquired_at = 0.0
+        self.closed = False
+        queue.pages.append(self)
+
+    def evaluate(self, script: str, arg: object = None) -> object:
+        if script == "() => window.acquiredAt":
+            return self.acquired_at
+        if arg is not None and self is self.queue.pages[0]:  # the setup: the first tab leads at once
+            self.acquired_at = 1.0
+        return None
+
+    def wait_for_function(self, script: str, polling: float = 0, timeout: float = 0) -> None:
+        if self.acquired_at <= 0:
+            raise TimeoutError(f"waited {timeout} ms")  # the kit's tabs raise the builtin one
+
+    def close(self) -> None:
+        self.closed = True
+        self.queue.close(self)
+
+    def is_closed(self) -> bool:
+        return self.closed
+
+
+def bench_with(stuck: dict[str, int]) -> SimpleNamespace:
+    """A bench whose pages of each contender (in ``handover.run``'s order) form one lock queue."""
+    order = iter(["web_locks", "web_locks_pyodide_tabs", "broadcast_channel", "pytabby"])
+
+    def pages(count: int, *_: object) -> list[Page]:
+        queue = LockQueue(stuck.get(next(order)))
+        return [Page(queue) for _ in range(count)]
+
+    def close(pages: list[Page]) -> None:
+        for page in pages:
+            if not page.is_closed():
+                page.closed = True
+
+    return SimpleNamespace(size=SimpleNamespace(handover_trials=5), results=Results(), raw_pages=pages,
+                           py_pages=pages, settle=lambda page: None, close=close)
+
+
+@pytest.fixture(autouse=True)
+def python_setup_leads_too(monkeypatch):
+    monkeypatch.setattr(handover, "run_py", lambda page, code: page.evaluate("setup", "key"))
+
+
+def test_a_stuck_hand_over_of_another_contender_keeps_its_earlier_trials_and_the_figure():
+    bench = bench_with({"web_locks_pyodide_tabs": 3})
+    handover.run(bench)
+    (row,) = bench.results.rows
+    assert [len(bench.results.samples["handover_ms"][key]) for key in handover.LABELS] == [5, 2, 5, 5]
+    assert bench.results.samples["handover_stuck"] == ["web_locks_pyodide_tabs"]
+    assert "raw Web Locks in Pyodide tabs: trial 3 never acquired within 30 s (its 2 trials before it kept)" \
+        in row.comparisons
+    assert row.flags == [] and not row.verdict.startswith("FLAGGED")
+
+
+def test_a_stuck_hand_over_of_pytabby_flags_the_figure():
+    bench = bench_with({"pytabby": 4})
+    handover.run(bench)
+    (row,) = bench.results.rows
+    assert row.flags == ["pytabby: trial 4 never acquired within 30 s (its 3 trials before it kept)"]
+    assert row.verdict.startswith("FLAGGED")
