@@ -86,6 +86,10 @@ class LinkDriver:
             socket = self._sockets.pop(effect.connection, None)
             if socket is not None:
                 socket.close(effect.code, effect.reason)
+        elif isinstance(effect, io.ReadBuffer):  # the link's next call: no feed within a feed
+            socket = self._sockets.get(effect.connection)
+            if socket is not None:
+                self.link.buffered(effect.connection, socket.buffered_amount, effect.written)
         elif isinstance(effect, io.CheckBuffer):
             self._set_timer(io.CheckBuffer, effect.seconds, lambda: self._check_buffer(effect.connection))
         else:
@@ -97,6 +101,13 @@ class LinkDriver:
         if old is not None:
             old.cancel()
         self._timers[kind] = self._platform.clock.call_later(seconds, callback)
+
+    def last_look(self) -> None:
+        """Before the leader steps down: acknowledge what has left its socket, so that the next
+        leader is not sent it again."""
+        lead = self.link.lead
+        if lead is not None and lead.connection is not None:
+            self._check_buffer(lead.connection)
 
     def _check_buffer(self, connection: io.Connection) -> None:
         socket = self._sockets.get(connection)

@@ -223,10 +223,11 @@ class SocketLink:
         self.lead.connection_lost()
         self._retry_or_give_up(self.lead, now)
 
-    def buffered(self, connection: Connection, amount: int) -> None:
-        """The socket's ``bufferedAmount`` (asked for by ``CheckBuffer``, and fed once more as it closes)."""
+    def buffered(self, connection: Connection, amount: int, written: int | None = None) -> None:
+        """The socket's ``bufferedAmount``, asked for by ``CheckBuffer`` (later) or ``ReadBuffer`` (now,
+        with its ``written``); fed once more as the socket closes and before the leader steps down."""
         if self.lead is not None and connection is self.lead.connection:
-            self.lead.buffered(amount)
+            self.lead.buffered(amount, written)
 
     def server_frame(self, connection: Connection, data: Data, now: float) -> None:
         lead = self.lead

@@ -168,6 +168,15 @@ class CheckBuffer:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadBuffer:
+    """Feed ``buffered`` the socket's ``bufferedAmount`` now, with ``written``: the bytes the link had
+    written when it asked (the writes before this effect, performed by then)."""
+
+    connection: Connection
+    written: int
+
+
+@dataclass(frozen=True, slots=True)
 class Deliver:
     data: Data
 
@@ -189,4 +198,6 @@ def _answers_a_ping(reply: Reply | None) -> bool:
     return reply is not None and reply.request_id.startswith(PING_PREFIX)
 
 
-Effect = Union[Post, Connect, Write, CloseSocket, RetryAfter, TickAfter, CheckBuffer, Deliver, SetState, Answered]
+Effect = Union[
+    Post, Connect, Write, CloseSocket, RetryAfter, TickAfter, CheckBuffer, ReadBuffer, Deliver, SetState, Answered,
+]

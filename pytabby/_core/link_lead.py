@@ -8,8 +8,10 @@ A send is acknowledged once it has left the tab: ``WebSocket.send`` only
 buffers, and the browser drops that buffer when it tears the tab down, or
 silently when the socket is already closing. So each write's end is counted in
 UTF-8 bytes, as ``bufferedAmount`` counts them, and the socket's
-``bufferedAmount`` (``CheckBuffer`` -> ``buffered``) tells how many bytes of this
-connection have left: every write ending within them is acknowledged.
+``bufferedAmount`` tells how many bytes of this connection have left: every
+write ending within them is acknowledged. It is read right after each flush's
+writes (``ReadBuffer``: what earlier flushes wrote has usually left by then),
+and on a timer while a write waits (``CheckBuffer``).
 """
 
 from __future__ import annotations
@@ -18,15 +20,16 @@ from collections import deque
 from collections.abc import Callable, Iterator
 
 from .link_io import (
-    CheckBuffer, CloseSocket, Connect, Connection, Effect, Heartbeat, Post, RetryAfter, TickAfter, Write,
+    CheckBuffer, CloseSocket, Connect, Connection, Effect, Heartbeat, Post, ReadBuffer, RetryAfter, TickAfter, Write,
 )
 from .requests import Data
 from .routing import Forwarder
 
 CLOCK_SLACK = 0.001  # a timer may fire a hair before its deadline (clock rounding)
 # Waits between looks at bufferedAmount while a write has not left: the first on the next task
-# (the browser lowers it in a task of its own), then longer while nothing moves (a slow network).
-BUFFER_CHECKS = (0.0, 0.001, 0.004, 0.016, 0.05)
+# (the browser lowers it in a task of its own), then a little longer while nothing moves. Kept
+# short: what a leader that dies has not acknowledged is sent again by the next (a duplicate).
+BUFFER_CHECKS = (0.0, 0.001, 0.002, 0.004)
 
 
 def wire_size(data: Data) -> int:
@@ -118,23 +121,30 @@ class Leadership:
         """Write what is queued; it is acknowledged once ``buffered`` shows it left."""
         if self.connection is None:
             return
-        for write in self.forwarder.take():
+        writes = self.forwarder.take()
+        for write in writes:
             self._unconfirmed.append(self._write(write.data))
-        if self._unconfirmed and not self._checking:
+        if writes and len(self._unconfirmed) > len(writes):  # earlier writes wait: they may have left
+            self._emit(ReadBuffer(self.connection, self._written_bytes))
+        elif self._unconfirmed and not self._checking:
             self._check_buffer()
 
-    def buffered(self, amount: int) -> None:
-        """The socket's ``bufferedAmount``: acknowledge every write that has left, one ack per origin."""
-        self._checking = False
-        gone = self._written_bytes - amount
+    def buffered(self, amount: int, written: int | None = None) -> None:
+        """The socket's ``bufferedAmount`` when the link had written ``written`` bytes (None: all it
+        has written): acknowledge every write that has left, one ack per origin."""
+        gone = (self._written_bytes if written is None else written) - amount
         count = 0
         while self._unconfirmed and self._unconfirmed[0] <= gone:
             self._unconfirmed.popleft()
             count += 1
-        self._idle_checks = 0 if count else self._idle_checks + 1
+        if written is None:  # the timer's look: the next waits longer while nothing moves
+            self._checking = False
+            self._idle_checks = 0 if count else self._idle_checks + 1
+        elif count:
+            self._idle_checks = 0
         for origin, through in self.forwarder.confirm(count).items():
             self._emit(Post("ack", {"origin": origin, "id": through}))
-        if self._unconfirmed:
+        if self._unconfirmed and not self._checking:
             self._check_buffer()
 
     def connection_lost(self) -> None:

@@ -8,7 +8,8 @@ import pytest
 from pytabby._core import link as module
 from pytabby._core.link import TRANSITIONS, IllegalMove, SocketLink
 from pytabby._core.link_io import (
-    AckMsg, CheckBuffer, CloseSocket, Connect, Heartbeat, Post, RetryAfter, SendMsg, SetState, TickAfter, Write,
+    AckMsg, CheckBuffer, CloseSocket, Connect, Heartbeat, Post, ReadBuffer, RetryAfter, SendMsg, SetState, TickAfter,
+    Write,
 )
 from pytabby._core.requests import answer, parse_request
 
@@ -113,20 +114,33 @@ def test_losing_leadership_closes_the_socket_before_saying_no_leader():
 def test_sends_are_written_in_order_and_acked_cumulatively_only_once_they_left_the_socket():
     link = make()
     connection = leading(link)
-    for n in (2, 1, 3):  # the bus may reorder: id 2 waits for id 1
+    for n in (2, 1):  # the bus may reorder: id 2 waits for id 1
         link.bus_message(SendMsg("tab-2", n, 1, f"m{n}"))
-    effects = link.effects()
-    assert [e.data for e in effects if isinstance(e, Write)] == ["m1", "m2", "m3"]
-    assert all(e.connection is connection for e in effects if isinstance(e, Write))
-    assert posted(effects, "ack") == []  # written is not sent: the tab may still lose its buffer
-    assert [e for e in effects if isinstance(e, CheckBuffer)] == [CheckBuffer(connection, 0.0)]
-    link.buffered(connection, 4)  # m2 and m3 (2 bytes each) still buffered
+    assert link.effects() == [Write(connection, "m1"), Write(connection, "m2"), CheckBuffer(connection, 0.0)]
+    link.bus_message(SendMsg("tab-2", 3, 1, "m3"))  # written is not sent: the tab may still lose its buffer
+    assert link.effects() == [Write(connection, "m3"), ReadBuffer(connection, 6)]
+    link.buffered(connection, 6, written=6)  # read right after m3's write: nothing has left yet
+    assert link.effects() == []  # the timer's look is still due
+    link.buffered(connection, 4)  # the timer: m2 and m3 (2 bytes each) still buffered
     assert link.effects() == [Post("ack", {"origin": "tab-2", "id": 1}), CheckBuffer(connection, 0.0)]
-    link.buffered(connection, 4)  # nothing moved: look again later, then later still
+    link.buffered(connection, 4)  # nothing moved: look again a little later, then later still
     link.buffered(connection, 4)
-    assert link.effects() == [CheckBuffer(connection, 0.001), CheckBuffer(connection, 0.004)]
+    assert link.effects() == [CheckBuffer(connection, 0.001), CheckBuffer(connection, 0.002)]
     link.buffered(connection, 0)
     assert link.effects() == [Post("ack", {"origin": "tab-2", "id": 3})]
+
+
+def test_a_flush_reads_the_buffer_as_of_its_own_writes_and_acks_what_earlier_ones_sent():
+    link = make()
+    connection = leading(link)
+    link.bus_message(SendMsg("tab-2", 1, 1, "aa"))
+    link.effects()
+    link.bus_message(SendMsg("tab-2", 2, 1, "bbb"))
+    assert link.effects() == [Write(connection, "bbb"), ReadBuffer(connection, 5)]
+    link.buffered(connection, 3, written=5)  # only "bbb" is still buffered
+    assert link.effects() == [Post("ack", {"origin": "tab-2", "id": 1})]  # and the timer still looks for "bbb"
+    link.buffered(connection, 0)
+    assert link.effects() == [Post("ack", {"origin": "tab-2", "id": 2})]
 
 
 def test_a_write_is_measured_in_utf8_bytes_as_buffered_amount_counts_them():

@@ -21,7 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytabby._core.link import SocketLink
-from pytabby._core.link_io import Answered, CheckBuffer, CloseSocket, Connect, Connection, Post, Write, decode
+from pytabby._core.link_io import (
+    Answered, CheckBuffer, CloseSocket, Connect, Connection, Post, ReadBuffer, Write, decode,
+)
 from pytabby._core.link_lead import wire_size
 from pytabby._core.requests import confirm_id_of, confirmation
 
@@ -74,8 +76,15 @@ class World:
             return
         link = self.links[tab]
         step(link)
-        for effect in link.effects():
-            if isinstance(effect, Post):
+        while effects := link.effects():
+            self.perform(tab, link, effects)
+
+    def perform(self, tab: str, link: SocketLink, effects: list[object]) -> None:
+        for effect in effects:
+            if isinstance(effect, ReadBuffer):  # the driver reads the socket at once
+                if self.server_open.get(effect.connection) == tab:
+                    link.buffered(effect.connection, self.buffered(effect.connection), effect.written)
+            elif isinstance(effect, Post):
                 message = decode(effect.type, effect.payload, tab)
                 assert message is not None
                 self.in_flight += [(receiver, message) for receiver in self.alive]
