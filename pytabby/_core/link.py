@@ -10,9 +10,10 @@ in order.
 
 A tab's ``send`` enters its ``Outbox`` and is posted to the leader, whose
 ``Forwarder`` writes it (``Write``) once the socket is open, and posts an ack
-once the socket's ``bufferedAmount`` shows it has left the tab (``CheckBuffer``,
-``buffered``); the tab keeps it until that ack. On a leader change every tab posts its
-outbox again, so nothing unacknowledged is lost (see ``routing``). Requests
+once the socket's ``bufferedAmount`` shows it has left the tab (``ReadBuffer``,
+``CheckBuffer`` -> ``buffered``; see ``link_lead``); the tab keeps it until
+that ack. On a leader change every tab posts its outbox again, so nothing
+unacknowledged is lost (see ``routing``). Requests
 and confirmed sends also wait in ``Awaiting`` for their answer and follow its
 resend rule: written on a connection that closed unanswered, they are sent
 again, with the same id, when the next one opens (see ``requests``).
