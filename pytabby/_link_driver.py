@@ -146,9 +146,8 @@ class _Listener:
         self._driver.feed(self._driver.link.server_frame, self._connection, data, self._driver.now())
 
     def on_close(self, code: int, reason: str, was_clean: bool) -> None:
-        socket = self._driver._sockets.pop(self._connection, None)
-        if socket is not None:  # what left before the close is acknowledged, the rest goes out again
-            self._driver.feed(self._driver.link.buffered, self._connection, socket.buffered_amount)
+        self._driver._check_buffer(self._connection)  # what left is acknowledged, the rest goes out again
+        self._driver._sockets.pop(self._connection, None)
         self._driver.feed(self._driver.link.closed, self._connection, code, self._driver.now())
 
 

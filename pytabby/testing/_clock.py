@@ -32,7 +32,7 @@ class ManualClock:
         if delay <= 0:
             current_loop().call_soon(timer.fire)
             return timer
-        heapq.heappush(self._timers, (self._now + max(delay, 0.0) * 1000, next(self._order), timer))
+        heapq.heappush(self._timers, (self._now + delay * 1000, next(self._order), timer))
         return timer
 
     def advance(self, seconds: float) -> None:

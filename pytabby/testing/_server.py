@@ -31,9 +31,10 @@ class FakeServer:
         self.stalled = False
         self.slow_network = False
         self._held: list[tuple[_FakeSocket, str | bytes]] = []
-        self._sockets_with_buffers: list[_FakeSocket] = []
+        self._clients: list[_FakeSocket] = []  # every socket that connected, closed ones too
 
     def _accept(self, socket: _FakeSocket) -> None:
+        self._clients.append(socket)
         if self.refusing:
             current_loop().call_soon(socket._server_closed, 1006, "refused", False)
             return
@@ -80,7 +81,7 @@ class FakeServer:
 
     def transmit(self) -> None:
         """What waits in the tabs' socket buffers leaves them, in order (see ``slow_network``)."""
-        for socket in list(self._sockets_with_buffers):
+        for socket in self._clients:
             socket.transmit()
 
     def drop_all(self, code: int = 1012) -> None:
@@ -136,28 +137,19 @@ class _FakeSocket:
         if self.closed or self.closing:
             return  # the browser discards it, still counted in bufferedAmount
         self.buffer.append(data)
-        server = self.tab.browser.server
-        if not server.slow_network:
+        if not self.tab.browser.server.slow_network:
             self.transmit()
-        elif self not in server._sockets_with_buffers:
-            server._sockets_with_buffers.append(self)
 
     def transmit(self) -> None:
         """What waits in this socket's buffer leaves the tab and reaches the server (even once closed:
         a close handshake follows the data)."""
-        server = self.tab.browser.server
-        if self in server._sockets_with_buffers:
-            server._sockets_with_buffers.remove(self)
         sent, self.buffer = self.buffer, []
         for data in sent:
             self._buffered -= wire_size(data)
-            server._receive(self, data)
+            self.tab.browser.server._receive(self, data)
 
     def tear_down(self) -> None:
         """The tab is gone: what its buffer still held never leaves."""
-        server = self.tab.browser.server
-        if self in server._sockets_with_buffers:
-            server._sockets_with_buffers.remove(self)
         self.buffer = []
         self.close()
 
