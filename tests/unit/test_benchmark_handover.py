@@ -88,3 +88,22 @@ def test_a_stuck_hand_over_of_pytabby_flags_the_figure():
     (row,) = bench.results.rows
     assert row.flags == ["pytabby: trial 4 never acquired within 30 s (its 3 trials before it kept)"]
     assert row.verdict.startswith("FLAGGED")
+
+
+def test_a_contender_stuck_at_its_first_trial_leaves_its_ratio_out_and_the_targets_stand():
+    bench = bench_with({"web_locks_pyodide_tabs": 1})
+    handover.run(bench)
+    (row,) = bench.results.rows
+    assert "raw Web Locks in Pyodide tabs no trial completed" in row.comparisons
+    assert "raw Web Locks in Pyodide tabs: trial 1 never acquired within 30 s (its 0 trials before it kept)" \
+        in row.comparisons
+    assert row.ratio == "-" and row.flags == []
+    assert [target.what for target in row.targets] == ["p99 ms", "p50 x broadcast-channel"]
+
+
+def test_pytabby_stuck_at_its_first_trial_is_flagged_with_no_target_judged():
+    bench = bench_with({"pytabby": 1})
+    handover.run(bench)
+    (row,) = bench.results.rows
+    assert row.pytabby == "no trial completed" and row.targets == []
+    assert row.flags == ["pytabby: trial 1 never acquired within 30 s (its 0 trials before it kept)"]
