@@ -102,13 +102,6 @@ class LinkDriver:
             old.cancel()
         self._timers[kind] = self._platform.clock.call_later(seconds, callback)
 
-    def last_look(self) -> None:
-        """Before the leader steps down: acknowledge what has left its socket, so that the next
-        leader is not sent it again."""
-        lead = self.link.lead
-        if lead is not None and lead.connection is not None:
-            self._check_buffer(lead.connection)
-
     def _check_buffer(self, connection: io.Connection) -> None:
         socket = self._sockets.get(connection)
         if socket is not None:

@@ -72,7 +72,7 @@ class SharedSocket(Closeable):
         self._unsubscribe = [
             self._bus.subscribe_all(self._on_bus),
             self._elector.on("acquire", lambda event: feed(self._link.acquired, event.term)),
-            self._elector.on("lose", lambda event: self._step_down()),
+            self._elector.on("lose", lambda event: feed(self._link.lost)),
             self._elector.on("change", lambda event: feed(self._link.leader_changed, event.leader_id, event.term)),
         ]
         self._closed = False
@@ -204,7 +204,6 @@ class SharedSocket(Closeable):
         """Leave: a leader closes its socket first, then hands leadership on. Idempotent."""
         if self._closed:
             return
-        self._driver.last_look()
         self._driver.feed(self._link.close)
         self._closed = True
         for unsubscribe in self._unsubscribe:
@@ -216,10 +215,6 @@ class SharedSocket(Closeable):
         self._streams.close_all()
         self._messages.clear()
         self._state_handlers.clear()
-
-    def _step_down(self) -> None:
-        self._driver.last_look()
-        self._driver.feed(self._link.lost)
 
     def _check_open(self) -> None:
         if self._closed:

@@ -226,7 +226,7 @@ class SocketLink:
 
     def buffered(self, connection: Connection, amount: int, written: int | None = None) -> None:
         """The socket's ``bufferedAmount``, asked for by ``CheckBuffer`` (later) or ``ReadBuffer`` (now,
-        with its ``written``); fed once more as the socket closes and before the leader steps down."""
+        with its ``written``); fed once more as the socket closes."""
         if self.lead is not None and connection is self.lead.connection:
             self.lead.buffered(amount, written)
 

@@ -107,19 +107,6 @@ async def test_a_send_still_in_the_closing_leaders_socket_buffer_is_not_acked_an
     assert browser.server.received == [f"m{n}" for n in range(5)] and socks[2].pending == 0
 
 
-async def test_a_leader_that_closes_acks_what_has_left_its_socket_so_the_next_does_not_send_it_again(browser):
-    socks = share(browser, 3)
-    await browser.settle()
-    browser.server.slow_network = True
-    socks[2].send("a")
-    await browser.settle()
-    browser.server.transmit()  # "a" has left the leader's tab; its next look is a millisecond away
-    socks[0].close()
-    browser.server.slow_network = False
-    await browser.settle()
-    assert socks[1].is_leader and browser.server.received == ["a"] and socks[2].pending == 0
-
-
 async def test_acks_follow_the_socket_buffer_as_the_network_takes_it(browser):
     socks = share(browser, 2)
     await browser.settle()
