@@ -6,7 +6,9 @@ pytabby-browser wheel, micropip and packaging wheels (PyScript's ``packages``
 installs through micropip; the npm package lacks both), and a lock file from
 pyodide-build's ``pyodide lockfile add-wheels`` (it works offline; it needs
 ``pkginfo`` beside it). The lock's sha256 of each added wheel is the served
-file's, so micropip's integrity check passes. When ``node`` is on the PATH, the
+file's, so micropip's integrity check passes. The served wheel holds only what
+tabs import (no test kit, server or CLI: a fifth less to download and unpack
+in every tab). When ``node`` is on the PATH, the
 wheel also gets its modules compiled by that Pyodide's own Python (``.pyc``,
 unchecked-hash): a tab then imports pytabby without compiling it, about a
 quarter of the time. With ``indexURL`` at that folder,
@@ -37,8 +39,11 @@ LOCK = "pyodide-lock.json"
 NOT_SERVED = {LOCK, "package.json", "README.md", "console.html", "console-v2.html"}
 NOT_SERVED_SUFFIXES = (".d.ts", ".map")
 FROM_PYPI = ("micropip", "packaging")
-# Modules no tab imports (the test kit, the server, the CLI): shipped without byte code.
-NOT_IN_TABS = ("pytabby/pytest/", "pytabby/server/", "pytabby/testing/", "pytabby/_dist.py", "pytabby/__main__.py")
+# What no tab imports (the test kit and its entry point, the server and its files, the CLI): left out of the
+# served wheel.
+NOT_IN_TABS = ("pytabby/pytest/", "pytabby/server/", "pytabby/static/", "pytabby/testing/", "pytabby/_dist.py",
+               "pytabby/__main__.py")
+NOT_IN_TABS_INFO = ("entry_points.txt",)
 # Files of an installed distribution that are the installer's, not the wheel's.
 INSTALLER_FILES = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}
 
@@ -74,6 +79,7 @@ def make_dist(out: Path, pyodide: Path, *, wheel: Path | None = None) -> list[st
         if source.is_file() and source.name not in NOT_SERVED and not source.name.endswith(NOT_SERVED_SUFFIXES):
             shutil.copy2(source, out / source.name)
     added = [Path(shutil.copy2(wheel, out / wheel.name)) if wheel else wheel_from_installed(out, files)]
+    leave_out_what_tabs_never_import(added[0])
     if shutil.which("node"):
         add_bytecode(added[0], pyodide)
     else:
@@ -142,22 +148,36 @@ process.stdout.write(JSON.stringify(compiled));
 """
 
 
-def add_bytecode(wheel: Path, pyodide: Path, skip: tuple[str, ...] = NOT_IN_TABS) -> None:
+def leave_out_what_tabs_never_import(wheel: Path) -> None:
+    """Remove ``NOT_IN_TABS`` (and the dist-info's entry points, which name the test kit) from the wheel and its RECORD."""
+    entries = _read_wheel(wheel)
+    _write_wheel(wheel, {name: data for name, data in entries.items()
+                         if not name.startswith(NOT_IN_TABS)
+                         and not (".dist-info/" in name and name.rsplit("/", 1)[-1] in NOT_IN_TABS_INFO)})
+
+
+def add_bytecode(wheel: Path, pyodide: Path) -> None:
     """Add the wheel's modules compiled by ``pyodide``'s Python (run by node) to the wheel and its RECORD.
 
     Unchecked-hash ``.pyc`` files: the import system loads them without reading the source first.
-    Modules whose path starts with one of ``skip`` stay source only (each ``.pyc`` costs every tab
-    download and memory).
     """
-    with zipfile.ZipFile(wheel) as old:
-        entries = {name: old.read(name) for name in old.namelist()}
-    sources = {name: data.decode() for name, data in entries.items()
-               if name.endswith(".py") and not name.startswith(skip)}
+    entries = _read_wheel(wheel)
+    sources = {name: data.decode() for name, data in entries.items() if name.endswith(".py")}
     result = subprocess.run(["node", "--input-type=module", "-e", _COMPILE_JS, str(pyodide)],
                             input=json.dumps(sources), capture_output=True, text=True)
     if result.returncode != 0:
         raise DistError(f"compiling pytabby with {pyodide}'s Python (node) failed:\n{result.stderr.strip()}")
     entries.update((name, base64.b64decode(data)) for name, data in json.loads(result.stdout).items())
+    _write_wheel(wheel, entries)
+
+
+def _read_wheel(wheel: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(wheel) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _write_wheel(wheel: Path, entries: dict[str, bytes]) -> None:
+    """Write ``entries`` as the wheel, its RECORD listing each (the RECORD's own entry last, unhashed)."""
     record_name = next(name for name in entries if name.endswith(".dist-info/RECORD"))
     record = [f"{name},sha256={_digest(data)},{len(data)}" for name, data in entries.items() if name != record_name]
     entries[record_name] = ("\n".join([*record, f"{record_name},,"]) + "\n").encode()

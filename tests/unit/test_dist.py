@@ -73,3 +73,26 @@ def test_the_wheel_gets_byte_code_from_the_pyodide_python_listed_in_its_record(t
     digest = base64.urlsafe_b64encode(hashlib.sha256(pyc).digest()).rstrip(b"=").decode()
     assert f"{pyc_name},sha256={digest},{len(pyc)}" in record
     assert record[-1] == "demo-1.0.dist-info/RECORD,,"
+
+
+def test_the_served_wheel_leaves_out_what_no_tab_imports_and_its_record_says_so(tmp_path: Path) -> None:
+    import zipfile
+
+    from pytabby._dist import leave_out_what_tabs_never_import
+
+    wheel = tmp_path / "pytabby_browser-1.0-py3-none-any.whl"
+    kept = ["pytabby/__init__.py", "pytabby/_core/envelope.py", "pytabby/_browser/tab.py", "pytabby/py.typed",
+            "pytabby_browser-1.0.dist-info/METADATA"]
+    left_out = ["pytabby/pytest/plugin.py", "pytabby/server/app.py", "pytabby/static/pytabby-boot.js",
+                "pytabby/testing/__init__.py", "pytabby/_dist.py", "pytabby/__main__.py",
+                "pytabby_browser-1.0.dist-info/entry_points.txt"]
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name in [*kept, *left_out]:
+            archive.writestr(name, f"# {name}\n")
+        archive.writestr("pytabby_browser-1.0.dist-info/RECORD", "")
+    leave_out_what_tabs_never_import(wheel)
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        record = [line.split(",")[0] for line in archive.read("pytabby_browser-1.0.dist-info/RECORD").decode().splitlines()]
+    assert sorted(names) == sorted([*kept, "pytabby_browser-1.0.dist-info/RECORD"])
+    assert record == [*kept, "pytabby_browser-1.0.dist-info/RECORD"]
