@@ -12,8 +12,8 @@ from collections.abc import Callable
 from .harness import NOW_JS, NOW_PY, Bench, Row, Target, names, p50, pct, run_py, summary
 
 # A successor that has not acquired this long after its leader's close ends its contender's trials
-# (the lock queue is stuck, so later trials would measure nothing). Once in six full Chromium runs
-# the browser's own reclaim did not hand a closed Pyodide tab's lock on within 120 s.
+# (the lock queue is stuck, so later trials would measure nothing). In three of eight full Chromium
+# runs the browser's own reclaim never handed a closed Pyodide tab's lock on (raw JS contender).
 STUCK_AFTER_MS = 30_000
 LABELS = {"web_locks": "raw Web Locks", "web_locks_pyodide_tabs": "raw Web Locks in Pyodide tabs",
           "broadcast_channel": "broadcast-channel", "pytabby": "pytabby"}
