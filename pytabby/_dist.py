@@ -149,7 +149,7 @@ process.stdout.write(JSON.stringify(compiled));
 
 
 def leave_out_what_tabs_never_import(wheel: Path) -> None:
-    """Remove ``NOT_IN_TABS`` (and the dist-info's entry points, which name the test kit) from the wheel and its RECORD."""
+    """Remove ``NOT_IN_TABS`` and the entry points (they name the test kit) from the wheel and its RECORD."""
     entries = _read_wheel(wheel)
     _write_wheel(wheel, {name: data for name, data in entries.items()
                          if not name.startswith(NOT_IN_TABS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from pytabby.pytest import PyError, freeze, run_py, wait_for_leader, wait_py

@@ -93,6 +93,7 @@ def test_the_served_wheel_leaves_out_what_no_tab_imports_and_its_record_says_so(
     leave_out_what_tabs_never_import(wheel)
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
-        record = [line.split(",")[0] for line in archive.read("pytabby_browser-1.0.dist-info/RECORD").decode().splitlines()]
+        record_text = archive.read("pytabby_browser-1.0.dist-info/RECORD").decode()
+    record = [line.split(",")[0] for line in record_text.splitlines()]
     assert sorted(names) == sorted([*kept, "pytabby_browser-1.0.dist-info/RECORD"])
     assert record == [*kept, "pytabby_browser-1.0.dist-info/RECORD"]
