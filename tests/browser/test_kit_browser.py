@@ -93,3 +93,48 @@ def test_the_boot_script_says_which_stage_failed_and_whether_the_wasm_engine_tra
         assert boot["error"].startswith({"trap": "Out of bounds memory access", "other": "no wasm here",
                                          "corrupt": "Failed to import _pyodide_core\nImportError"}[failure])
         assert engines_fault is (failure != "other")  # what makes the kit reopen the page once
+
+
+# The page's Python globals by name, and which modules Pyodide's installer would have imported.
+_GLOBALS = "() => pyodide.globals.toJs({depth: 1, dict_converter: (entries) => entries.map(([key]) => key)}).sort()"
+_INSTALLER_MODULES = """() => pyodide.runPython(
+    "import sys; [name for name in ('tarfile', 'importlib.metadata') if name in sys.modules]").toJs()"""
+
+
+def test_the_boot_script_installs_pytabby_without_starting_pyodides_installer(tabs, open_page):
+    """It unpacks the lock file's wheel itself: loadPackage would start Pyodide's installer, whose
+    first use compiles ``tarfile`` and ``importlib.metadata`` (~70 ms); the page's globals gain
+    ``pytabby`` and nothing else."""
+    bare = open_page("/bench/bare.html")
+    bare.wait_for("() => window.bareReady !== undefined")
+    bare.evaluate("async () => { await window.bareReady; }")
+    (booted,) = tabs(1, "/bench/boot.html")
+    assert booted.evaluate(_GLOBALS) == sorted([*bare.evaluate(_GLOBALS), "pytabby"])
+    assert booted.evaluate(_INSTALLER_MODULES) == []
+    assert run_py(booted, "import pytabby, site; pytabby.__file__.startswith(site.getsitepackages()[0])") is True
+    assert run_py(booted, "pytabby.create_bus('installed').publish('x', 1).seq") == 0
+
+
+def test_the_boot_script_refuses_a_wheel_that_does_not_match_the_lock_file(open_page, pytabby_engine):
+    """A wheel whose bytes are not the ones the lock file hashes is not installed, and the page says why."""
+    if pytabby_engine.name != "chromium":
+        raise Unsupported(f"{pytabby_engine.name}'s driver cannot replace a response (no request routing)")
+    page = open_page("/raw.html")
+    page.page.context.new_cdp_session(page.page).send("Network.setCacheDisabled", {"cacheDisabled": True})
+
+    def tampered(route) -> None:
+        wheel = bytearray(route.fetch().body())
+        wheel[-1] ^= 1
+        route.fulfill(body=bytes(wheel), content_type="application/octet-stream")
+
+    page.page.route("**/dist/pytabby_browser-*.whl", tampered)
+    boot = page.evaluate("""async () => {
+        await import("/pytabby-boot.js?tampered");
+        await window.pytabbyReady.catch(() => {});
+        return window.pytabbyBoot;
+    }""")
+    assert boot["stage"] == "error"
+    assert boot["failedAt"] == "loading-packages"
+    assert boot["error"].startswith("could not fetch ")
+    assert "or its bytes are not the ones the lock file hashes" in boot["error"]
+    assert page.evaluate("() => pyodide.runPython(\"import importlib.util; importlib.util.find_spec('pytabby')\")") is None
