@@ -63,26 +63,28 @@ async function bootPlain({ packages = [], run = null } = {}) {
 // (~70 ms; install + import in a fresh Chromium tab: 33 ms, loadPackage's 104). So
 // pyodide.loadedPackages does not list it.
 async function installPytabby(pyodide) {
-  const entry = pyodide.lockfile.packages["pytabby-browser"];
-  if (!entry) throw new Error("the lock file in /dist/ has no pytabby-browser: make /dist/ with `python -m pytabby dist`");
-  const url = new URL(entry.file_name, pyodide.lockfileBaseUrl);
-  const digest = Uint8Array.from(entry.sha256.match(/../g), (byte) => parseInt(byte, 16));
-  let response;
-  try {
-    response = await fetch(url, { integrity: `sha256-${btoa(String.fromCharCode(...digest))}` });
-  } catch (error) {  // the browser says only "failed to fetch" when the hash differs
-    throw new Error(`could not fetch ${url}, or its bytes are not the ones the lock file hashes: ${error.message ?? error}`);
-  }
-  if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`);
   const scope = pyodide.toPy({}); // its own globals: the page's stay the app's
+  const python = (code) => pyodide.runPython(code, { globals: scope });
   try {
-    const site = pyodide.runPython("import site; site.getsitepackages()[0]", { globals: scope });
+    if (python("import importlib.util; importlib.util.find_spec('pytabby') is not None")) return; // by a PyScript config
+    const entry = pyodide.lockfile.packages["pytabby-browser"];
+    if (!entry) throw new Error("the lock file in /dist/ has no pytabby-browser: make /dist/ with `python -m pytabby dist`");
+    const url = new URL(entry.file_name, pyodide.lockfileBaseUrl);
+    const digest = Uint8Array.from(entry.sha256.match(/../g), (byte) => parseInt(byte, 16));
+    let response;
+    try {
+      response = await fetch(url, { integrity: `sha256-${btoa(String.fromCharCode(...digest))}` });
+    } catch (error) { // the browser says only "failed to fetch" when the hash differs
+      throw new Error(`could not fetch ${url}, or its bytes are not the ones the lock file hashes: ${error.message ?? error}`);
+    }
+    if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`);
+    const site = python("import site; site.getsitepackages()[0]");
     pyodide.unpackArchive(await response.arrayBuffer(), "wheel", { extractDir: site });
     // The import system may have listed site-packages before the unpack: forget that listing only
     // (importlib.invalidate_caches() would import importlib.metadata, ~30 ms).
-    pyodide.runPython(`import sys
+    python(`import sys
 finder = sys.path_importer_cache.get(${JSON.stringify(site)})
-if finder is not None: finder.invalidate_caches()`, { globals: scope });
+if finder is not None: finder.invalidate_caches()`);
   } finally {
     scope.destroy();
   }
@@ -95,7 +97,20 @@ async function bootPyScript() {
   const core = [...document.querySelectorAll('script[type="module"][src]')].find((s) => /core\.js(\?|$)/.test(s.src));
   if (!core) throw new Error("a PyScript page must load @pyscript/core's core.js before /pytabby-boot.js");
   const { hooks } = await import(core.src);
-  const interpreter = new Promise((resolve) => hooks.main.onReady.add((wrap) => resolve(wrap.interpreter)));
+  // PyScript awaits its onReady hooks before it runs a script: pytabby is installed by then, without
+  // micropip (which a config's `packages` starts: ~300 ms more on a first visit), unless the config
+  // installed it.
+  let installing = null; // once: the hook runs for each of the page's scripts
+  const interpreter = new Promise((resolve, reject) => hooks.main.onReady.add(async (wrap) => {
+    try {
+      installing ??= (report("loading-packages"), installPytabby(wrap.interpreter));
+      await installing;
+      resolve(wrap.interpreter);
+    } catch (error) {
+      reject(error);
+      throw error;
+    }
+  }));
   const done = new Promise((resolve) => addEventListener("py:all-done", resolve, { once: true }));
   const failed = new Promise((_, reject) => addEventListener("error", (e) => reject(e.error ?? new Error(e.message)), { once: true }));
   const pyodide = await Promise.race([interpreter, failed]);

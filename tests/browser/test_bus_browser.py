@@ -400,12 +400,15 @@ def test_plain_pyodide_page_runs_the_bus(tabs, shared_tabs, name):
     assert page.evaluate("() => document.querySelector('#tab-id').innerText").startswith("tab-")
 
 
-def test_pyscript_page_imports_pytabby_and_talks_to_other_tabs(open_page, shared_tabs):
+def test_pyscript_page_gets_pytabby_from_the_boot_line_without_micropip_and_talks_to_other_tabs(open_page, shared_tabs):
+    """Its config names no packages: the boot script installs pytabby before the page's Python runs."""
     open_bus(shared_tabs[:1], "pyscript-demo")
     page = open_page("/pyscript-example.html")
     try:
         page.wait_for("() => document.querySelector('#status').dataset.ready === 'yes'", timeout=120)
         wait_py(shared_tabs[0], "any(m[0] == 'pyscript-hello' for m in seen['pyscript-demo'])")
+        assert page.evaluate("() => window.pytabbyBoot.stage") == "ready"
+        assert page.evaluate("() => pyodide.runPython(\"import sys; 'micropip' in sys.modules\")") is False
     finally:
         page.close()
 
