@@ -67,6 +67,7 @@ async function installPytabby(pyodide) {
   const python = (code) => pyodide.runPython(code, { globals: scope });
   try {
     if (python("import importlib.util; importlib.util.find_spec('pytabby') is not None")) return; // by a PyScript config
+    if (!pyodide.lockfile) throw new Error(`Pyodide ${pyodide.version} has no pyodide.lockfile: the boot script needs a newer Pyodide`);
     const entry = pyodide.lockfile.packages["pytabby-browser"];
     if (!entry) throw new Error("the lock file in /dist/ has no pytabby-browser: make /dist/ with `python -m pytabby dist`");
     const url = new URL(entry.file_name, pyodide.lockfileBaseUrl);

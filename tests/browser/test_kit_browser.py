@@ -138,3 +138,25 @@ def test_the_boot_script_refuses_a_wheel_that_does_not_match_the_lock_file(open_
     assert boot["error"].startswith("could not fetch ")
     assert "or its bytes are not the ones the lock file hashes" in boot["error"]
     assert page.evaluate("() => pyodide.runPython(\"import importlib.util; importlib.util.find_spec('pytabby')\")") is None
+
+
+def test_the_boot_script_names_the_dist_command_when_the_lock_file_lacks_pytabby(open_page, pytabby_engine):
+    """A /dist/ made from a plain Pyodide, not by ``python -m pytabby dist``: the page says what to run."""
+    if pytabby_engine.name != "chromium":
+        raise Unsupported(f"{pytabby_engine.name}'s driver cannot replace a response (no request routing)")
+    page = open_page("/raw.html")
+    page.page.context.new_cdp_session(page.page).send("Network.setCacheDisabled", {"cacheDisabled": True})
+
+    def without_pytabby(route) -> None:
+        lock = route.fetch().json()
+        del lock["packages"]["pytabby-browser"]
+        route.fulfill(json=lock)
+
+    page.page.route("**/dist/pyodide-lock.json", without_pytabby)
+    boot = page.evaluate("""async () => {
+        await import("/pytabby-boot.js?no-pytabby");
+        await window.pytabbyReady.catch(() => {});
+        return window.pytabbyBoot;
+    }""")
+    assert boot == {"stage": "error", "failedAt": "loading-packages", "wasmTrap": False,
+                    "error": "the lock file in /dist/ has no pytabby-browser: make /dist/ with `python -m pytabby dist`"}
