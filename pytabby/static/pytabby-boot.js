@@ -10,8 +10,12 @@
 // error, failedAt, wasmTrap}` (on an error: the stage it interrupted, and whether it was the
 // browser's WebAssembly engine trapping), fires `pytabby:boot` events ({detail: that object}) and
 // shows the stage, or the error (class "error"), in an element #pytabby-status if the page has one.
+//
+// A module Web Worker imports only the installer: `import { installPytabby } from "/pytabby-boot.js"`,
+// then `await installPytabby(pyodide)` (its Pyodide from /dist/); nothing boots there on import.
 
-const ownTag = document.querySelector('script[src$="pytabby-boot.js"]');
+const inPage = typeof document !== "undefined";
+const ownTag = inPage ? document.querySelector('script[src$="pytabby-boot.js"]') : null;
 const STATUS_TEXT = {
   "loading-pyodide": "Loading Pyodide…",
   "loading-packages": "Loading pytabby…",
@@ -62,7 +66,7 @@ async function bootPlain({ packages = [], run = null } = {}) {
 // which a tab's first package starts by compiling tarfile and importlib.metadata from source
 // (~70 ms; install + import in a fresh Chromium tab: 33 ms, loadPackage's 104). So
 // pyodide.loadedPackages does not list it.
-async function installPytabby(pyodide) {
+export async function installPytabby(pyodide) {
   const scope = pyodide.toPy({}); // its own globals: the page's stay the app's
   const python = (code) => pyodide.runPython(code, { globals: scope });
   try {
@@ -120,23 +124,26 @@ async function bootPyScript() {
   return pyodide;
 }
 
-const isPyScript = document.querySelector('script[type="py"], py-script') !== null;
-const options = {
-  packages: (ownTag?.dataset.packages ?? "").split(/\s+/).filter(Boolean),
-  run: ownTag?.dataset.run ?? null,
-};
+function bootThisPage() {
+  const isPyScript = document.querySelector('script[type="py"], py-script') !== null;
+  const options = {
+    packages: (ownTag?.dataset.packages ?? "").split(/\s+/).filter(Boolean),
+    run: ownTag?.dataset.run ?? null,
+  };
+  window.pytabbyReady = (isPyScript ? bootPyScript() : bootPlain(options)).then(
+    (pyodide) => {
+      report("ready");
+      return pyodide;
+    },
+    (error) => {
+      report("error", String(error?.message ?? error), error instanceof WebAssembly.RuntimeError);
+      throw error;
+    },
+  );
+  window.pytabbyReady.catch(() => {}); // reported above; awaiting code still sees the rejection
+}
 
-window.pytabbyReady = (isPyScript ? bootPyScript() : bootPlain(options)).then(
-  (pyodide) => {
-    report("ready");
-    return pyodide;
-  },
-  (error) => {
-    report("error", String(error?.message ?? error), error instanceof WebAssembly.RuntimeError);
-    throw error;
-  },
-);
-window.pytabbyReady.catch(() => {}); // reported above; awaiting code still sees the rejection
+if (inPage) bootThisPage();
 
 // For pages that boot from their own module: `const pyodide = await bootPytabby({packages})`.
 export async function bootPytabby({ packages = [] } = {}) {

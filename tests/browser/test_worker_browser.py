@@ -1,4 +1,5 @@
-"""pytabby unchanged in a plain Pyodide Web Worker, sharing bus, election and socket with a main-thread tab."""
+"""pytabby unchanged in a plain Pyodide Web Worker (installed by the boot script's ``installPytabby``), sharing bus,
+election and socket with a main-thread tab."""
 
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ def test_a_worker_and_a_main_thread_tab_share_bus_election_and_socket(tabs, open
     try:
         worker_page.wait_for("() => window.workerReady !== undefined", timeout=120)  # WebKit: over 20 s under load
         worker_page.evaluate("() => window.workerReady")
+        # Installed by the boot script's installPytabby: Pyodide's installer never started there.
+        assert in_worker(worker_page, "import sys; 'tarfile' in sys.modules or 'importlib.metadata' in sys.modules") is False
         setup = SETUP.replace("NAME", repr(name))
         main_id = run_py(main, setup)
         worker_id = in_worker(worker_page, setup)
