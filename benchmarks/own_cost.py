@@ -55,7 +55,7 @@ def run(bench: Bench) -> None:
         runs["memory"].append(_measure(bench, prime=True, trace=True))
     bench.results.samples["own_cost"] = runs
     boot, cold, own, m = ({key: statistics.median(sample[key] for sample in samples) for key in samples[0]}
-                    for samples in runs.values())
+                          for samples in runs.values())
     bench.results.add(Row(
         "install + import + first bus, per tab (Pyodide ready)",
         f"boot script {boot['total']:.0f} ms (install + import {boot['load']:.0f}, first bus {boot['bus']:.0f})",

@@ -4,12 +4,13 @@
 //
 // A plain page: boots Pyodide from /dist/ (made by `python -m pytabby dist`), installs pytabby
 // (and loads `data-packages="a b"`) and runs `data-run="app.py"` if given. A PyScript page (it has a
-// <script type="py">; put this line after PyScript's core.js): waits for PyScript's own Pyodide
-// to run the page's scripts. Either way it sets `window.pyodide`, `window.pytabbyReady` (a promise
-// of the Pyodide API, settled when the page's Python has run), `window.pytabbyBoot = {stage,
-// error, failedAt, wasmTrap}` (on an error: the stage it interrupted, and whether it was the
-// browser's WebAssembly engine trapping), fires `pytabby:boot` events ({detail: that object}) and
-// shows the stage, or the error (class "error"), in an element #pytabby-status if the page has one.
+// <script type="py">; put this line after PyScript's core.js): installs pytabby into PyScript's own
+// Pyodide before the page's scripts run (so the config needs no `packages`). Either way it sets
+// `window.pyodide`, `window.pytabbyReady` (a promise of the Pyodide API, settled when the page's
+// Python has run), `window.pytabbyBoot = {stage, error, failedAt, wasmTrap}` (on an error: the
+// stage it interrupted, and whether it was the browser's WebAssembly engine trapping), fires
+// `pytabby:boot` events ({detail: that object}) and shows the stage, or the error (class "error"),
+// in an element #pytabby-status if the page has one.
 //
 // A module Web Worker imports only the installer: `import { installPytabby } from "/pytabby-boot.js"`,
 // then `await installPytabby(pyodide)` (its Pyodide from /dist/); nothing boots there on import.
@@ -64,8 +65,8 @@ async function bootPlain({ packages = [], run = null } = {}) {
 // pytabby is pure Python without dependencies, so its wheel from the lock file is unpacked by
 // Pyodide's public unpackArchive: the files loadPackage installs, without loadPackage's installer,
 // which a tab's first package starts by compiling tarfile and importlib.metadata from source
-// (~70 ms; install + import in a fresh Chromium tab: 33 ms, loadPackage's 104). So
-// pyodide.loadedPackages does not list it.
+// (~70 ms; install + import + first bus in a fresh Chromium tab: 39 ms, through loadPackage 103).
+// So pyodide.loadedPackages does not list it.
 export async function installPytabby(pyodide) {
   const scope = pyodide.toPy({}); // its own globals: the page's stay the app's
   const python = (code) => pyodide.runPython(code, { globals: scope });
@@ -108,7 +109,10 @@ async function bootPyScript() {
   let installing = null; // once: the hook runs for each of the page's scripts
   const interpreter = new Promise((resolve, reject) => hooks.main.onReady.add(async (wrap) => {
     try {
-      installing ??= (report("loading-packages"), installPytabby(wrap.interpreter));
+      if (!installing) {
+        report("loading-packages");
+        installing = installPytabby(wrap.interpreter);
+      }
       await installing;
       resolve(wrap.interpreter);
     } catch (error) {
