@@ -22,7 +22,7 @@ import json
 import json.encoder
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, make_dataclass
 from typing import Any
 
 from ..errors import MalformedEnvelopeError
@@ -72,24 +72,19 @@ class Message:
             raise TypeError("Message.tab_id must be a str")
 
 
-_new = object.__new__
-_SET_FIELDS = tuple(getattr(Message, name).__set__ for name in ("type", "payload", "tab_id", "ts", "seq"))
+# Message's slots, in its order, without its frozenness: its plain __init__ stores five slots in
+# one call, and assigning __class__ (the same slot layout, which CPython checks) makes it a Message.
+# Measured per message: Chromium 535 -> 240 ns, Firefox 1,500 -> 600-650, WebKit 550 -> 250-300,
+# against setting each slot through its descriptor (the frozen __init__ costs more still).
+_UnfrozenMessage = make_dataclass("_UnfrozenMessage", [item.name for item in fields(Message)], slots=True)
 
 
 def checked_message(type: str, payload: Any, tab_id: str, ts: float, seq: int | None) -> Message:
-    """A ``Message`` from fields the caller already checked (``decode``, ``publish``).
-
-    Sets the slots directly: the frozen dataclass's ``__init__`` and its checks cost twice as much,
-    on every message each side.
-    """
-    message = _new(Message)
-    set_type, set_payload, set_tab_id, set_ts, set_seq = _SET_FIELDS
-    set_type(message, type)
-    set_payload(message, payload)
-    set_tab_id(message, tab_id)
-    set_ts(message, ts)
-    set_seq(message, seq)
-    return message
+    """A ``Message`` from fields the caller already checked (``decode``, ``publish``), built without
+    the frozen dataclass's ``__init__`` and its checks, on every message each side."""
+    message = _UnfrozenMessage(type, payload, tab_id, ts, seq)
+    message.__class__ = Message
+    return message  # type: ignore[no-any-return]
 
 
 def check_payload(payload: Any) -> bool:
@@ -294,7 +289,6 @@ def _decode_json_items(inner: Any, received: Any) -> list[Message | MalformedEnv
     # Whatever bounded JSON decodes to is a valid payload, so JSON batches skip the payload walk,
     # and an envelope as pytabby writes it is checked and built inline (hundreds per event);
     # anything else takes decode() for its exact verdict.
-    set_type, set_payload, set_tab_id, set_ts, set_seq = _SET_FIELDS
     for item in inner:
         # Exactly the five keys pytabby writes, read by subscript (a `get` call each costs more);
         # anything else, "v" included, takes decode() for its verdict.
@@ -308,12 +302,8 @@ def _decode_json_items(inner: Any, received: Any) -> list[Message | MalformedEnv
                 if (type(message_type) is str and message_type and type(tab_id) is str and tab_id
                         and type(ts) is float and ts - ts == 0.0  # finite: inf - inf and nan - nan are nan
                         and type(seq) is int):
-                    message = _new(Message)
-                    set_type(message, message_type)
-                    set_payload(message, payload)
-                    set_tab_id(message, tab_id)
-                    set_ts(message, ts)
-                    set_seq(message, seq)
+                    message = _UnfrozenMessage(message_type, payload, tab_id, ts, seq)  # checked_message, inline
+                    message.__class__ = Message
                     append(message)
                     continue
         append(_decode_or_error(item, trusted_payload=True))

@@ -200,6 +200,7 @@ def test_a_json_batch_decodes_to_the_same_messages_in_order():
     batch = encode_json_batch(items, tab_id="a", ts=1.0)
     assert batch["enc"] == "json" and isinstance(batch["payload"], str)
     messages = decode_all(structured_clone(batch))
+    assert {type(message) for message in messages} == {Message}
     expected = json.loads(json.dumps(PLAIN_PAYLOADS))  # tuples arrive as lists
     assert [(m.payload, m.ts, m.seq) for m in messages] == [(p, 1.0 + n, n) for n, p in enumerate(expected)]
 
@@ -251,10 +252,16 @@ def test_a_checked_message_is_an_ordinary_frozen_message():
     from pytabby._core.envelope import checked_message
 
     message = checked_message("t", {"a": [1]}, "tab-1", 2.0, 5)
+    assert type(message) is Message and dataclasses.is_dataclass(message)
     assert message == Message("t", {"a": [1]}, "tab-1", 2.0, 5)
+    assert repr(message) == "Message(type='t', payload={'a': [1]}, tab_id='tab-1', ts=2.0, seq=5)"
     assert (message.type, message.payload, message.tab_id, message.ts, message.seq) == ("t", {"a": [1]}, "tab-1", 2.0, 5)
+    assert hash(checked_message("t", 1, "tab-1", 2.0, 5)) == hash(Message("t", 1, "tab-1", 2.0, 6))  # seq: compare=False
+    assert dataclasses.replace(message, payload=3) == Message("t", 3, "tab-1", 2.0, 5)
     with pytest.raises(dataclasses.FrozenInstanceError):
         message.type = "other"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del message.payload  # type: ignore[misc]
 
 
 @pytest.mark.parametrize("payload", [None, True, "x", 7, -(2**53), 2**53, 1.5])
