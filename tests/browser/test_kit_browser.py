@@ -113,6 +113,9 @@ def test_the_boot_script_installs_pytabby_without_starting_pyodides_installer(ta
     assert booted.evaluate(_INSTALLER_MODULES) == []
     assert run_py(booted, "import pytabby, site; pytabby.__file__.startswith(site.getsitepackages()[0])") is True
     assert run_py(booted, "pytabby.create_bus('installed').publish('x', 1).seq") == 0
+    # Installed as a distribution too (micropip and importlib.metadata find it), asked only now: the
+    # question imports importlib.metadata.
+    assert run_py(booted, "from importlib.metadata import version; version('pytabby-browser') == pytabby.__version__") is True
 
 
 def test_the_boot_script_refuses_a_wheel_that_does_not_match_the_lock_file(open_page, pytabby_engine):
