@@ -3,7 +3,8 @@
 The app (``counter_app/``: a shared counter as a Pyodide page and a PyScript page,
 its 3-tab tests and a FakeBrowser unit test) is copied to a temporary folder; the
 wheel is installed with ``[testing]`` into a fresh venv there; ``python -m pytabby
-dist`` makes its Pyodide folder from the npm Pyodide; then pytest runs there.
+dist`` makes its Pyodide folder from the npm Pyodide; then pytest runs there, in
+Chromium, and its 3-tab tests again in Firefox and in WebKit.
 """
 
 from __future__ import annotations
@@ -65,6 +66,13 @@ def test_a_users_counter_app_passes_its_tests_from_a_wheel_install(tmp_path: Pat
     print(f"user test run: {wall:.1f} s\n{tested.stdout[-4000:]}")
     assert tested.returncode == 0, tested.stdout[-6000:] + tested.stderr[-3000:]
     assert "4 passed" in tested.stdout  # two pages' 3-tab tests, the unit test, the boot-line check
+    # The same 3-tab tests in the other engines a user's visitors run, through the kit as installed.
+    for engine in ("firefox", "webkit"):
+        in_engine = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--pytabby-browser", engine,
+                        "tests/test_counter.py", cwd=app, env=env)
+        print(f"{engine}: {in_engine.stdout[-1500:]}")
+        assert in_engine.returncode == 0, in_engine.stdout[-6000:] + in_engine.stderr[-3000:]
+        assert "2 passed" in in_engine.stdout
 
     no_dist = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--pytabby-dist", "nowhere",
                   "tests/test_counter.py", cwd=app, env=env)
