@@ -60,6 +60,25 @@ def fulfill(route, body: str) -> None:
     route.fulfill(content_type="text/javascript", body=body)
 
 
+def routed_page(open_page, engine: str):
+    """A page whose responses a test may replace (a Playwright route, so Chromium only), uncached: the
+    renderer's memory cache would answer for files other tabs loaded, unrouted."""
+    if engine != "chromium":
+        raise Unsupported(f"{engine}'s driver cannot replace a response (no request routing)")
+    page = open_page("/raw.html")
+    page.page.context.new_cdp_session(page.page).send("Network.setCacheDisabled", {"cacheDisabled": True})
+    return page
+
+
+# Runs the boot script (a fresh module per tag) and returns its record once it settled.
+_BOOT = """async (tag) => {
+    delete window.pytabbyBoot;
+    await import("/pytabby-boot.js?" + tag);
+    await window.pytabbyReady.catch(() => {});
+    return window.pytabbyBoot;
+}"""
+
+
 def test_the_boot_script_says_which_stage_failed_and_whether_the_wasm_engine_trapped(open_page, pytabby_engine):
     """What the kit's reopen-once rule reads: only a failure of Pyodide's own startup counts as the engine's.
 
@@ -67,22 +86,13 @@ def test_the_boot_script_says_which_stage_failed_and_whether_the_wasm_engine_tra
     fails as WebKitGTK's did in Pyodide's first import (a trap, or a corrupt interpreter), or with
     an ordinary error.
     """
-    if pytabby_engine.name != "chromium":
-        raise Unsupported(f"{pytabby_engine.name}'s driver cannot replace a response (no request routing)")
-    page = open_page("/raw.html")
-    # The renderer's memory cache would answer for Pyodide's module, loaded by other tabs, unrouted.
-    page.page.context.new_cdp_session(page.page).send("Network.setCacheDisabled", {"cacheDisabled": True})
+    page = routed_page(open_page, pytabby_engine.name)
     for failure, error in [("trap", 'new WebAssembly.RuntimeError("Out of bounds memory access")'),
                            ("corrupt", 'new Error("Failed to import _pyodide_core\\nImportError: cannot import name")'),
                            ("other", 'new TypeError("no wasm here")')]:
         module = f"export async function loadPyodide() {{ throw {error}; }}"
         page.page.route("**/dist/pyodide.mjs", functools.partial(fulfill, body=module))
-        boot = page.evaluate("""async (failure) => {
-            delete window.pytabbyBoot;
-            await import("/pytabby-boot.js?" + failure);
-            await window.pytabbyReady.catch(() => {});
-            return window.pytabbyBoot;
-        }""", failure)
+        boot = page.evaluate(_BOOT, failure)
         engines_fault = page.evaluate(pages._STARTUP_TRAPPED)
         page.page.unroute("**/dist/pyodide.mjs")
         page.evaluate("() => location.reload()")  # a fresh module map for the next failure
@@ -120,10 +130,7 @@ def test_the_boot_script_installs_pytabby_without_starting_pyodides_installer(ta
 
 def test_the_boot_script_refuses_a_wheel_that_does_not_match_the_lock_file(open_page, pytabby_engine):
     """A wheel whose bytes are not the ones the lock file hashes is not installed, and the page says why."""
-    if pytabby_engine.name != "chromium":
-        raise Unsupported(f"{pytabby_engine.name}'s driver cannot replace a response (no request routing)")
-    page = open_page("/raw.html")
-    page.page.context.new_cdp_session(page.page).send("Network.setCacheDisabled", {"cacheDisabled": True})
+    page = routed_page(open_page, pytabby_engine.name)
 
     def tampered(route) -> None:
         wheel = bytearray(route.fetch().body())
@@ -131,11 +138,7 @@ def test_the_boot_script_refuses_a_wheel_that_does_not_match_the_lock_file(open_
         route.fulfill(body=bytes(wheel), content_type="application/octet-stream")
 
     page.page.route("**/dist/pytabby_browser-*.whl", tampered)
-    boot = page.evaluate("""async () => {
-        await import("/pytabby-boot.js?tampered");
-        await window.pytabbyReady.catch(() => {});
-        return window.pytabbyBoot;
-    }""")
+    boot = page.evaluate(_BOOT, "tampered")
     assert boot["stage"] == "error"
     assert boot["failedAt"] == "loading-packages"
     assert boot["error"].startswith("could not fetch ")
@@ -145,10 +148,7 @@ def test_the_boot_script_refuses_a_wheel_that_does_not_match_the_lock_file(open_
 
 def test_the_boot_script_names_the_dist_command_when_the_lock_file_lacks_pytabby(open_page, pytabby_engine):
     """A /dist/ made from a plain Pyodide, not by ``python -m pytabby dist``: the page says what to run."""
-    if pytabby_engine.name != "chromium":
-        raise Unsupported(f"{pytabby_engine.name}'s driver cannot replace a response (no request routing)")
-    page = open_page("/raw.html")
-    page.page.context.new_cdp_session(page.page).send("Network.setCacheDisabled", {"cacheDisabled": True})
+    page = routed_page(open_page, pytabby_engine.name)
 
     def without_pytabby(route) -> None:
         lock = route.fetch().json()
@@ -156,10 +156,6 @@ def test_the_boot_script_names_the_dist_command_when_the_lock_file_lacks_pytabby
         route.fulfill(json=lock)
 
     page.page.route("**/dist/pyodide-lock.json", without_pytabby)
-    boot = page.evaluate("""async () => {
-        await import("/pytabby-boot.js?no-pytabby");
-        await window.pytabbyReady.catch(() => {});
-        return window.pytabbyBoot;
-    }""")
+    boot = page.evaluate(_BOOT, "no-pytabby")
     assert boot == {"stage": "error", "failedAt": "loading-packages", "wasmTrap": False,
                     "error": "the lock file in /dist/ has no pytabby-browser: make /dist/ with `python -m pytabby dist`"}
