@@ -16,6 +16,7 @@ Text longer than ``LONG_TEXT`` crosses as UTF-8 bytes where that is exact (see `
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +26,7 @@ from pyodide.ffi import JsException
 from .._core.envelope import (BATCH_TYPE, MAX_DEPTH, PROTOCOL_VERSION, CheckedFields, JsonBatchText, JsonText,
                               json_batch_text, lone_envelope, plain_json)
 from .._core.safe_json import loads_checked
-from .ffi import FATAL, Proxies, bound, cross_text, text_of, to_js_value, to_py_value
+from .ffi import FATAL, LONG_TEXT, Proxies, bound, cross_text, text_of, to_js_value, to_py_value, uint8_array
 
 # Plain JS: reading event.data, testing `plain` and stringifying from Python would be three
 # crossings and two proxies per message. What it passes as checked fields is exactly what decode()
@@ -93,6 +94,18 @@ _envelope_poster = js.Function.new("channel", "version", """return (type, payloa
 _json_batch_poster = js.Function.new("channel", "version", "batchType", """return (payload, tabId, ts) =>
     channel.postMessage({type: batchType, payload, tabId, ts, v: version, enc: "json"});""")
 
+# The same batch, its (ASCII) text crossing as bytes and made a string in JS. Firefox posts text
+# Pyodide made from a Python str (a character at a time, with +=) slowly: a 500-message batch,
+# 37,781 characters, took 280-320 µs to cross and post, against 100-160 µs this way. Chromium and
+# WebKit post Pyodide's text fastest (25 and 60-80 µs; this way 150-235 and 280-360), so only
+# Gecko takes this way. The object posted is the same either way.
+_json_batch_from_bytes_poster = js.Function.new("channel", "version", "batchType", """return (bytes, tabId, ts) => {
+    const chunks = [];  // a chunk at a time: engines bound how many arguments apply() may pass
+    for (let i = 0; i < bytes.length; i += 16384) chunks.push(String.fromCharCode.apply(null, bytes.subarray(i, i + 16384)));
+    channel.postMessage({type: batchType, payload: chunks.join(""), tabId, ts, v: version, enc: "json"});
+};""")
+BATCH_TEXT_AS_BYTES = re.search(r"\bGecko/\d", str(getattr(getattr(js, "navigator", None), "userAgent", ""))) is not None
+
 
 _MAX_SAFE_INT = 2**53 - 1  # JS's Number.MAX_SAFE_INTEGER
 
@@ -104,6 +117,8 @@ class BrowserChannel:
         self._post_object = bound(self._channel, "postMessage")
         self._post_plain_envelope = _envelope_poster(self._channel, PROTOCOL_VERSION)
         self._post_json_batch = _json_batch_poster(self._channel, PROTOCOL_VERSION, BATCH_TYPE)
+        self._post_json_batch_bytes = (_json_batch_from_bytes_poster(self._channel, PROTOCOL_VERSION, BATCH_TYPE)
+                                       if BATCH_TEXT_AS_BYTES else None)
         on_scalar_fields = self._proxies.create(lambda *fields: on_message(CheckedFields(fields)))
         on_fields = self._proxies.create(lambda type, payload_text, tab_id, ts, seq: on_message(
             CheckedFields((type, loads_checked(text_of(payload_text)), tab_id, ts, seq))))
@@ -143,7 +158,12 @@ class BrowserChannel:
             raise TypeError(f"payload cannot be cloned: {exc}") from exc
 
     def post_json_batch(self, items: list[str], tab_id: str, ts: float) -> None:
-        self._post_json_batch(json_batch_text(items), tab_id, ts)
+        text = json_batch_text(items)
+        # Short text costs Firefox little either way; a batch's text is ASCII (its writer escapes the rest).
+        if self._post_json_batch_bytes is not None and len(text) > LONG_TEXT and text.isascii():
+            self._post_json_batch_bytes(uint8_array(text.encode("ascii")), tab_id, ts)
+        else:
+            self._post_json_batch(text, tab_id, ts)
 
     def close(self) -> None:
         FATAL.discard(self._on_fatal)

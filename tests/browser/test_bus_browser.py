@@ -226,6 +226,33 @@ json.dumps([lone, batch])
     assert run_py(shared_tabs[1], f"repr([m[1] for m in seen[{name!r}]])") == "[1, 2, {'k': [1.5, None, 'é']}, -0.0, 'x', True]"
 
 
+def test_a_long_burst_reaches_js_and_tabs_as_one_json_batch_whichever_way_its_text_crossed(
+        shared_tabs, js_page, name, pytabby_engine):
+    # Past LONG_TEXT characters Firefox's edge hands JS the batch's text as bytes (and other engines
+    # as text): JS peers and tabs must get encode_json_batch()'s object either way.
+    open_bus(shared_tabs[:2], name)
+    listen_in_js(js_page, name)
+    expected = json.loads(run_py(shared_tabs[0], f"""
+import json
+from pytabby._browser.channel import BATCH_TEXT_AS_BYTES
+from pytabby._browser.ffi import LONG_TEXT
+from pytabby._core.envelope import JsonBatchWriter, encode_json_batch, json_batch_text
+bus = buses[{name!r}]
+bus._now_ms = lambda: 1795000000000.5
+sent = [bus.publish("long", {{"i": i, "text": "\\u00e9\\"<>" * 40}}) for i in range(40)]
+writer = JsonBatchWriter(bus.tab_id)
+items = [writer.item(m.type, m.payload, m.ts, m.seq) for m in sent[1:]]
+assert len(json_batch_text(items)) > LONG_TEXT
+json.dumps([BATCH_TEXT_AS_BYTES, encode_json_batch(items, tab_id=bus.tab_id, ts=1795000000000.5)])
+"""))
+    assert expected[0] is (pytabby_engine.name == "firefox")
+    js_page.wait_for("() => window.received.length === 2")
+    assert js_page.evaluate("() => window.received[1]") == expected[1]
+    wait_py(shared_tabs[1], f"len(seen[{name!r}]) == 40")
+    assert run_py(shared_tabs[1], f"[m[1] for m in seen[{name!r}]]") == [
+        {"i": i, "text": '\u00e9"<>' * 40} for i in range(40)]
+
+
 def test_a_whole_float_arrives_as_an_int_alone_and_as_a_float_in_a_burst(shared_tabs, name):
     # As the README says: a lone message is a JS object (1.0 and 1 are one number), a burst JSON text.
     open_bus(shared_tabs[:2], name)
