@@ -173,6 +173,22 @@ def test_a_json_batch_writer_writes_each_timestamp_as_json_dumps_does_when_readi
     assert [repr(ts) for ts in written] == [repr(ts) for ts in readings]
 
 
+def test_a_json_batch_writer_writes_every_type_as_json_dumps_does_and_keeps_a_bounded_few():
+    from pytabby._core.envelope import MAX_KEPT_HEADS, JsonBatchWriter, batch_item
+
+    writer = JsonBatchWriter("tab-1")
+    types = [f"type-{n}\u00e9" for n in range(MAX_KEPT_HEADS * 2 + 5)]
+    kept = []
+    for _ in range(2):  # the second round meets each type again, kept or not
+        for seq, message_type in enumerate(types):
+            expected = json.dumps(batch_item(message_type, seq, "tab-1", 2.5, seq), separators=(",", ":"))
+            assert writer.item(message_type, seq, 2.5, seq) == expected
+            assert len(writer._heads) <= MAX_KEPT_HEADS
+        kept.append(sorted(writer._heads))
+    # A new type past 64 kept clears them: 133 types leave the last 5; 266 the last 10.
+    assert kept == [sorted(types[-5:]), sorted(types[-10:])]
+
+
 def test_a_json_batch_item_pytabby_does_not_write_takes_decode_for_its_verdict():
     from pytabby._core.envelope import decode_all
 
