@@ -1,4 +1,6 @@
 # Runs in a PyScript worker: no DOM here, so it reports its state on the bus for other tabs.
+import sys
+
 import js
 
 from pytabby import create_bus, create_leader_elector, create_shared_socket
@@ -10,7 +12,8 @@ sock = create_shared_socket(f"ws://{js.location.host}/ws", key="pyscript-worker-
 
 def report(*_):
     bus.publish("worker-state", {"tab": bus.tab_id, "leader": elector.is_leader,
-                                 "leader_id": elector.leader_id, "socket": sock.state})
+                                 "leader_id": elector.leader_id, "socket": sock.state,
+                                 "micropip": "micropip" in sys.modules})  # the page's boot line installed pytabby
 
 
 elector.on_all(report)

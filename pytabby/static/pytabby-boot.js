@@ -7,15 +7,17 @@
 // <script type="py">; put this line after PyScript's core.js): installs pytabby into PyScript's own
 // Pyodide before the page's scripts run (so the config needs no `packages`). Either way it sets
 // `window.pyodide`, `window.pytabbyReady` (a promise of the Pyodide API, settled when the page's
-// Python has run), `window.pytabbyBoot = {stage, error, failedAt, wasmTrap}` (on an error: the
+// Python has run; on a PyScript page whose Python all runs in workers, null), `window.pytabbyBoot = {stage, error, failedAt, wasmTrap}` (on an error: the
 // stage it interrupted, and whether it was the browser's WebAssembly engine trapping), fires
 // `pytabby:boot` events ({detail: that object}) and shows the stage, or the error (class "error"),
 // in an element #pytabby-status if the page has one.
 //
 // A module Web Worker imports only the installer: `import { installPytabby } from "/pytabby-boot.js"`,
 // then `await installPytabby(pyodide)` (its Pyodide from /dist/); nothing boots there on import.
+// On a PyScript page the boot line installs pytabby into PyScript's workers too
+// (`<script type="py" worker>`), before their code runs, when their Pyodide's lock file lists it.
 
-const inPage = typeof document !== "undefined";
+const inPage = typeof WorkerGlobalScope === "undefined" && typeof document !== "undefined";
 const ownTag = inPage ? document.querySelector('script[src$="pytabby-boot.js"]') : null;
 const STATUS_TEXT = {
   "loading-pyodide": "Loading Pyodide…",
@@ -67,13 +69,16 @@ async function bootPlain({ packages = [], run = null } = {}) {
 // which a tab's first package starts by compiling tarfile and importlib.metadata from source
 // (~70 ms; install + import + first bus in a fresh Chromium tab: 39 ms, through loadPackage 103).
 // So pyodide.loadedPackages does not list it.
-export async function installPytabby(pyodide) {
+// `ifListed`: do nothing where the lock file does not list pytabby (a PyScript worker that booted
+// another Pyodide, and may not use pytabby at all).
+export async function installPytabby(pyodide, { ifListed = false } = {}) {
   const scope = pyodide.toPy({}); // its own globals: the page's stay the app's
   const python = (code) => pyodide.runPython(code, { globals: scope });
   try {
     if (python("import importlib.util; importlib.util.find_spec('pytabby') is not None")) return; // by a PyScript config
+    const entry = pyodide.lockfile?.packages["pytabby-browser"];
+    if (!entry && ifListed) return;
     if (!pyodide.lockfile) throw new Error(`Pyodide ${pyodide.version} has no pyodide.lockfile: the boot script needs a newer Pyodide`);
-    const entry = pyodide.lockfile.packages["pytabby-browser"];
     if (!entry) throw new Error("the lock file in /dist/ has no pytabby-browser: make /dist/ with `python -m pytabby dist`");
     const url = new URL(entry.file_name, pyodide.lockfileBaseUrl);
     const digest = Uint8Array.from(entry.sha256.match(/../g), (byte) => parseInt(byte, 16));
@@ -103,6 +108,14 @@ async function bootPyScript() {
   const core = [...document.querySelectorAll('script[type="module"][src]')].find((s) => /core\.js(\?|$)/.test(s.src));
   if (!core) throw new Error("a PyScript page must load @pyscript/core's core.js before /pytabby-boot.js");
   const { hooks } = await import(core.src);
+  // PyScript sends a worker its hooks as source text once it has fetched the worker's code: a task
+  // after core.js's evaluation at the earliest, so this continuation (a microtask after it) adds the
+  // hook first. No closure survives the text, so the hook's source names this script's URL.
+  hooks.worker.onBeforeRunAsync.add(Function(`return async ({ interpreter }) => {
+    const { installPytabby } = await import(${JSON.stringify(import.meta.url)});
+    await installPytabby(interpreter, { ifListed: true });
+  }`)());
+  if (!document.querySelector('script[type="py"]:not([worker]), py-script:not([worker])')) return null; // Python only in workers
   // PyScript awaits its onReady hooks before it runs a script: pytabby is installed by then, without
   // micropip (which a config's `packages` starts: ~300 ms more on a first visit), unless the config
   // installed it.

@@ -90,6 +90,11 @@ demo_sock = create_shared_socket(f"ws://{js.location.host}/ws", key="pyscript-wo
         run_py(main, "demo_bus.publish('ask')")
         wait_py(main, "demo_sock.state == 'open' and demo_elector.leader_id is not None")
         state = run_py(main, "worker_states[-1]")
+        # The boot line installed pytabby in the worker (no `packages`, so no micropip), and the
+        # page, whose Python all runs in the worker, reports ready with no Pyodide of its own.
+        assert state["micropip"] is False
+        worker_page.wait_for("() => window.pytabbyBoot?.stage === 'ready'")
+        assert worker_page.evaluate("async () => [await window.pytabbyReady, window.pyodide]") == [None, None]
         assert state["leader_id"] == run_py(main, "demo_elector.leader_id")
         assert state["leader"] != run_py(main, "demo_elector.is_leader")  # exactly one of the two leads
         run_py(main, "demo_sock.send('hello worker')")
