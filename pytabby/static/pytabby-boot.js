@@ -7,7 +7,8 @@
 // <script type="py">; put this line after PyScript's core.js): installs pytabby into PyScript's own
 // Pyodide before the page's scripts run (so the config needs no `packages`). Either way it sets
 // `window.pyodide`, `window.pytabbyReady` (a promise of the Pyodide API, settled when the page's
-// Python has run; on a PyScript page whose Python all runs in workers, null), `window.pytabbyBoot = {stage, error, failedAt, wasmTrap}` (on an error: the
+// Python has run; on a PyScript page whose Python all runs in workers, null),
+// `window.pytabbyBoot = {stage, error, failedAt, wasmTrap}` (on an error: the
 // stage it interrupted, and whether it was the browser's WebAssembly engine trapping), fires
 // `pytabby:boot` events ({detail: that object}) and shows the stage, or the error (class "error"),
 // in an element #pytabby-status if the page has one.
