@@ -49,7 +49,8 @@ with create_bus("lat-py") as py_tx:
     senders = [lambda: send_js(raw_tx), send_naive, lambda: post_floor(floor_tx, {NOW_PY}),
                lambda: py_tx.publish("m", {NOW_PY})]
     for turn in range(COUNT):
-        for sender in senders[turn % 4:] + senders[:turn % 4]:  # each contender in each place in turn
+        first = turn % len(senders)  # each contender in each place in turn
+        for sender in senders[first:] + senders[:first]:
             sender()
             await asyncio.sleep(GAP)
 raw_tx.close(); naive_tx.close(); floor_tx.close()

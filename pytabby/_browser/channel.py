@@ -104,7 +104,7 @@ _json_batch_from_bytes_poster = js.Function.new("channel", "version", "batchType
     for (let i = 0; i < bytes.length; i += 16384) chunks.push(String.fromCharCode.apply(null, bytes.subarray(i, i + 16384)));
     channel.postMessage({type: batchType, payload: chunks.join(""), tabId, ts, v: version, enc: "json"});
 };""")
-BATCH_TEXT_AS_BYTES = re.search(r"\bGecko/\d", str(getattr(getattr(js, "navigator", None), "userAgent", ""))) is not None
+BATCH_TEXT_AS_BYTES = re.search(r"\bGecko/\d", js.navigator.userAgent) is not None  # a window or a worker
 
 
 _MAX_SAFE_INT = 2**53 - 1  # JS's Number.MAX_SAFE_INTEGER
