@@ -29,7 +29,8 @@ class Settings:
     folder served at ``/dist/`` (made by ``python -m pytabby dist``; default ``root/dist``).
     ``page_url``: the page ``tabs(n)`` opens. ``appear_timeout``: how long a page may take to
     set ``window.pytabbyReady``; ``boot_timeout``: how long that promise may take to settle;
-    ``timeout``: every other wait. ``output``: where a failing test's screenshots and console
+    ``timeout``: Playwright's own waits (Chromium; ``wait_py`` and the helpers take ``timeout=``
+    per call). ``output``: where a failing test's screenshots and console
     logs go. ``async_timeout``: the limit for one ``async def`` test run on a fresh loop.
     """
 
@@ -52,6 +53,7 @@ class Settings:
 
 FIELDS = {f.name for f in dataclasses.fields(Settings)}
 PATHS = ("root", "dist", "output")
+SECONDS = ("async_timeout", "appear_timeout", "boot_timeout", "timeout")
 
 
 def load_settings(rootdir: Path, overrides: Mapping[str, Any] = {}) -> Settings:
@@ -80,15 +82,14 @@ def load_settings(rootdir: Path, overrides: Mapping[str, Any] = {}) -> Settings:
 def from_pytest(rootdir: Path, option: Callable[[str], Any], ini: Callable[[str], Any]) -> Settings:
     """Settings for a pytest run: ``--pytabby-NAME`` beats the ``pytabby_NAME`` ini option."""
     overrides: dict[str, Any] = {}
-    for name in ("browsers", "base_url", "root", "dist", "page_url", "output", "executable_path", "async_timeout",
-                 "appear_timeout", "boot_timeout"):
+    for name in ("browsers", "base_url", "root", "dist", "page_url", "output", "executable_path", *SECONDS):
         from_ini = ini(f"pytabby_{name}")
         if from_ini:
             overrides[name] = from_ini
         from_command_line = option(f"pytabby_{name}")
         if from_command_line:
             overrides[name] = from_command_line
-    for name in ("async_timeout", "appear_timeout", "boot_timeout"):
+    for name in SECONDS:
         if name in overrides:
             overrides[name] = float(overrides[name])
     if option("pytabby_headed"):

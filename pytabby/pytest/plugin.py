@@ -34,10 +34,11 @@ OPTIONS = {
     "dist": ("--pytabby-dist", "the Pyodide folder served at /dist/ (python -m pytabby dist)"),
     "page_url": ("--pytabby-page-url", "the page tabs(n) opens, e.g. /counter.html"),
     "output": ("--pytabby-output", "folder for failing tests' screenshots and console logs"),
-    "executable_path": ("--pytabby-executable", "the Chromium to launch"),
+    "executable_path": ("--pytabby-executable", "the Chromium to launch (default /usr/bin/chromium)"),
     "async_timeout": ("--pytabby-async-timeout", "seconds one async def test may take"),
     "appear_timeout": ("--pytabby-appear-timeout", "seconds a page may take to set window.pytabbyReady"),
     "boot_timeout": ("--pytabby-boot-timeout", "seconds window.pytabbyReady may take to settle"),
+    "timeout": ("--pytabby-timeout", "seconds Playwright's own waits may take (Chromium: tab.page's calls)"),
 }
 REPORT_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
 

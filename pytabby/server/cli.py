@@ -13,12 +13,13 @@ from pathlib import Path
 from aiohttp import web
 
 from .app import build_app
-from .files import NoPyodideError
+from .files import NoPyodideError, pages_to_open
 from .guard import LOOPBACK_HOSTS, TOKEN_HEADER
 
 # Handlers still running after every peer got its 1001 are cancelled after this.
 HANDLER_GRACE_SECONDS = 0.5
 NO_PYODIDE_EXIT = 2
+MORE_PAGES_NAMED = 4  # beyond the first page
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -45,7 +46,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def serve(app: web.Application, host: str, port: int, banner: list[str]) -> None:
+def start_line(host: str, port: int, pages: list[str]) -> str:
+    """What the server prints once it listens: the first page to open, and a few others."""
+    first, *others = pages
+    also = f" (also {', '.join(others[:MORE_PAGES_NAMED])}{', ...' if len(others) > MORE_PAGES_NAMED else ''})" if others else ""
+    return f"pytabby server: open http://{host}:{port}{first} in several tabs{also}"
+
+
+async def serve(app: web.Application, host: str, port: int, banner: list[str], pages: list[str]) -> None:
     """Run ``app`` until SIGTERM or SIGINT, then stop: peers get 1001 and the loop ends within ~2 s."""
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=HANDLER_GRACE_SECONDS)
     await runner.setup()
@@ -56,7 +64,7 @@ async def serve(app: web.Application, host: str, port: int, banner: list[str]) -
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     bound_port = runner.addresses[0][1]
-    print(f"pytabby server: open http://{host}:{bound_port}/ in several tabs", flush=True)
+    print(start_line(host, bound_port, pages), flush=True)
     for line in banner:
         print(line, flush=True)
     await stop.wait()
@@ -80,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(NO_PYODIDE_EXIT)
     banner = [f"pytabby server: control token {token} (header {TOKEN_HEADER})"] if token else []
     try:
-        asyncio.run(serve(app, args.host, args.port, banner))
+        asyncio.run(serve(app, args.host, args.port, banner, pages_to_open(args.root)))
     except OSError as exc:  # the port is taken, or the address is not ours
         print(f"pytabby server: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         sys.exit(1)

@@ -31,6 +31,15 @@ def find_dist(root: Path, dist: Path | None) -> Path:
     raise NoPyodideError(f"no Pyodide folder: {candidate / PYODIDE_MARKER} not found{hint}; {MAKE_ONE}")
 
 
+def pages_to_open(root: Path) -> list[str]:
+    """The paths the server names when it starts: ``/`` if ``root`` has an ``index.html``, else its
+    top-level pages (pytabby's playground if it has none), as ``/`` alone would be a 404."""
+    if (root / "index.html").is_file():
+        return ["/"]
+    pages = sorted(path.name for path in root.glob("*.html") if not path.name.startswith("."))
+    return [f"/{name}" for name in pages] or ["/playground.html"]
+
+
 def file_in(base: Path, relative: str) -> Path | None:
     """The file ``relative`` names inside the resolved folder ``base``, or None."""
     parts = relative.split("/")
@@ -53,10 +62,12 @@ def add_static_routes(app: web.Application, root: Path, dist: Path) -> None:
             raise web.HTTPNotFound()
         return web.FileResponse(found)
 
-    async def from_root(request: web.Request) -> web.FileResponse:
+    async def from_root(request: web.Request) -> web.StreamResponse:
         relative = request.match_info["path"] or "index.html"
         found = file_in(root, relative) or file_in(PACKAGE_STATIC, relative)
         if found is None:
+            if relative == "favicon.ico":  # every page asks; a 404 would be an error line in each tab's console
+                return web.Response(status=204)
             raise web.HTTPNotFound()
         return web.FileResponse(found)
 

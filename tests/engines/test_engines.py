@@ -64,6 +64,11 @@ def test_scripts_run_in_the_page_realm_with_its_builtins(booted: list[Tab]) -> N
     ) == ["function", True, True]
 
 
+def test_booted_tabs_have_logged_no_error(booted: list[Tab]) -> None:
+    # Runs before any test here logs one on purpose. A 404 (the favicon every page asks for) was one.
+    assert [[line for line in tab.console() if line.startswith("error")] for tab in booted] == [[], [], []]
+
+
 def test_bus_round_trip_through_three_tabs_keeps_bytes(booted: list[Tab], name: str) -> None:
     for index, tab in enumerate(booted):
         py(tab, f"""

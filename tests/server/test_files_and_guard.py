@@ -150,3 +150,28 @@ async def test_cross_origin_isolation_headers_come_only_when_asked(app_folder, i
             async with session.get(f"{base}{path}") as response:
                 seen = {name: response.headers.get(name) for name in wanted}
                 assert seen == (wanted if isolated else dict.fromkeys(wanted)), path
+
+
+def test_the_start_line_names_a_page_that_exists(tmp_path):
+    from pytabby.server.cli import start_line
+    from pytabby.server.files import pages_to_open
+
+    assert pages_to_open(tmp_path) == ["/playground.html"]  # pytabby's own, served as the fallback
+    for name in ("counter.html", "chat.html", ".draft.html", "notes.txt"):
+        (tmp_path / name).write_text("")
+    assert start_line("127.0.0.1", 8000, pages_to_open(tmp_path)) == (
+        "pytabby server: open http://127.0.0.1:8000/chat.html in several tabs (also /counter.html)")
+    assert start_line("h", 1, [f"/{n}.html" for n in range(7)]) == (
+        "pytabby server: open http://h:1/0.html in several tabs (also /1.html, /2.html, /3.html, /4.html, ...)")
+    (tmp_path / "index.html").write_text("")
+    assert pages_to_open(tmp_path) == ["/"]
+
+
+async def test_a_missing_favicon_is_no_content_and_a_users_own_is_served(app_folder):
+    async with serving(app_folder) as base, aiohttp.ClientSession() as session:
+        async with session.get(f"{base}/favicon.ico") as icon:
+            assert (icon.status, await icon.read()) == (204, b"")
+        (app_folder / "favicon.ico").write_bytes(b"\x00\x00\x01\x00")
+        async with session.get(f"{base}/favicon.ico") as icon:
+            assert (icon.status, await icon.read()) == (200, b"\x00\x00\x01\x00")
+        assert await status(session, f"{base}/other.ico") == 404

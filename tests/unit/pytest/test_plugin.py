@@ -27,6 +27,19 @@ def test_settings_come_from_the_config_file_then_the_ini_file_then_the_command_l
     result.stdout.fnmatch_lines(["*SETTINGS /c.html app 5 60.0"])
 
 
+def test_timeout_and_executable_path_come_from_the_ini_file_or_the_command_line(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\npytabby_timeout = 7\npytabby_executable_path = /opt/chromium\n")
+    pytester.makepyfile("""
+        def test_settings(pytabby_settings):
+            print("SETTINGS", pytabby_settings.timeout, pytabby_settings.executable_path)
+    """)
+    result = pytester.runpytest("-s", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["*SETTINGS 7.0 /opt/chromium"])
+    result = pytester.runpytest("-s", "-p", "no:cacheprovider", "--pytabby-timeout", "9",
+                                "--pytabby-executable", "/usr/local/bin/chromium")
+    result.stdout.fnmatch_lines(["*SETTINGS 9.0 /usr/local/bin/chromium"])
+
+
 def test_an_unknown_setting_is_refused_by_name(tmp_path: Path) -> None:
     (tmp_path / "playwright.config.py").write_text('CONFIG = {"boot_timeuot": 5}')
     with pytest.raises(ValueError, match=r"unknown settings \['boot_timeuot'\]"):
