@@ -281,6 +281,25 @@ def test_malformed_envelopes_from_other_code_are_reported_not_delivered(shared_t
     assert seen(shared_tabs[0], name) == [["ok", 1, "js"]]
 
 
+def record_verdicts(tab, name, fields, module, function, note):
+    """In ``tab``: ``got``, the repr of ``(fields)`` of each message the bus ``name`` delivers; ``bad``,
+    the reason of each refusal; ``noted``, ``note`` (Python over ``args``) of each call of
+    ``module.function``, whose original is ``real`` until ``restore()``."""
+    run_py(tab, f"""
+import importlib
+bad, got, noted = [], [], []
+buses[{name!r}].on_malformed(lambda e: bad.append(e.reason))
+buses[{name!r}].subscribe_all(lambda m: got.append(repr(({fields}))))
+spied = importlib.import_module({module!r})
+real = getattr(spied, {function!r})
+def spy(*args):
+    noted.append({note})
+    return real(*args)
+setattr(spied, {function!r}, spy)
+restore = lambda: setattr(spied, {function!r}, real)
+""")
+
+
 def decode_verdicts(tab, raws, fields):
     """What ``decode_all`` makes, in ``tab``, of each object the Python expression ``raws`` yields:
     ``repr((fields))`` of every message, then the reason of every refusal."""
@@ -299,14 +318,8 @@ def test_the_listener_passes_on_exactly_the_lone_envelopes_decode_accepts(shared
     # as itself; anything it passes must get decode()'s verdict, which the same object's JSON text
     # gets in Python.
     open_bus(shared_tabs[:1], name)
-    run_py(shared_tabs[0], f"""
-from pytabby._browser import channel as edge
-bad, got, parsed_in_python = [], [], []
-buses[{name!r}].on_malformed(lambda e: bad.append(e.reason))
-buses[{name!r}].subscribe_all(lambda m: got.append(repr((m.type, m.payload, m.tab_id, m.ts, m.seq))))
-real_loads_checked = edge.loads_checked
-edge.loads_checked = lambda text: parsed_in_python.append(text) or real_loads_checked(text)
-""")
+    record_verdicts(shared_tabs[0], name, "m.type, m.payload, m.tab_id, m.ts, m.seq", "pytabby._browser.channel",
+                    "loads_checked", "args[0]")
     texts = js_page.evaluate("""(name) => {
         const good = {type: "t", payload: {n: [1, "x"]}, tabId: "js", ts: 1.5, seq: 3, v: 1, plain: true};
         const deep = (n) => n === 0 ? 1 : [deep(n - 1)];
@@ -324,7 +337,7 @@ edge.loads_checked = lambda text: parsed_in_python.append(text) or real_loads_ch
         return cases.map((data) => JSON.stringify(data));
     }""", name)
     wait_py(shared_tabs[0], "len(got) + len(bad) == 36")
-    run_py(shared_tabs[0], "edge.loads_checked = real_loads_checked")
+    run_py(shared_tabs[0], "restore()")
     expected = decode_verdicts(shared_tabs[0], f"(JsonText(text) for text in {texts!r})",
                                "m.type, m.payload, m.tab_id, m.ts, m.seq")
     assert [len(part) for part in expected] == [25, 11]
@@ -332,9 +345,65 @@ edge.loads_checked = lambda text: parsed_in_python.append(text) or real_loads_ch
     # Only what the call would not convert as JSON does (objects, NaN and a Date as their JSON text,
     # integral numbers of 2**53 and beyond, a lone surrogate, null) was parsed in Python, once per message
     # passed; every other scalar crossed as itself.
-    assert run_py(shared_tabs[0], "parsed_in_python") == ['{"n":[1,"x"]}'] * 4 + [
+    assert run_py(shared_tabs[0], "noted") == ['{"n":[1,"x"]}'] * 4 + [
         "[" * 64 + "1" + "]" * 64, "null", '"1970-01-01T00:00:00.000Z"', "1e+300", "9007199254740992", "1152921504606847000",
         '"\\ud800"', "null"]
+
+
+# JS peers' messages in purrtabby's shape, each with two extra keys decode() ignores: "i", its index,
+# and "byCall", whether the listener should hand it over as fields rather than leave it to the
+# object's conversion.
+JS_PEER_CASES = """() => {
+    const good = {type: "t", payload: 1, tabId: "js", ts: 1700000000000};
+    const deep = (n) => n === 0 ? 1 : [deep(n - 1)];
+    const cycle = {}; cycle.self = cycle;
+    const fields = [good, {...good, ts: 1.5}, {...good, ts: -0}, {...good, seq: 3}, {...good, seq: -0}, {...good, v: 1},
+        {...good, plain: false}, {...good, extra: new Date(0)},
+        ...[0.1, 5, -0, -1e-7, 2 ** 53 - 1, "", "\\u00e9\\u{1F600}", true, false, null, {a: [1]}, [1],
+            {k: {n: [null, true, "x", -0]}}, JSON.parse('{"__proto__": 1}'), deep(64)].map((payload) => ({...good, payload}))];
+    const converted = [{...good, seq: 2 ** 53}, {...good, seq: undefined}, {...good, seq: null}, {...good, seq: 1.5},
+        {...good, v: 2}, {...good, v: undefined}, {...good, type: ""}, {...good, type: "pytabby:batch"},
+        {...good, tabId: 7}, {...good, ts: "1"}, {...good, ts: Infinity}, {...good, ts: true},
+        ...[1e300, 2 ** 53, 2 ** 60, "\\ud800", undefined, NaN, new Date(0), {a: undefined}, [1, , 3], {d: new Date(0)},
+            {n: [NaN]}, {big: 2 ** 53}, {s: "\\ud800"}, {["\\ud800"]: 1}, deep(65), new Uint8Array([1]), new Map(),
+            cycle].map((payload) => ({...good, payload}))];
+    return [...fields.map((data) => ({...data, byCall: true})), ...converted.map((data) => ({...data, byCall: false}))]
+        .map((data, i) => ({...data, i}));
+}"""
+
+
+def test_a_js_peers_message_skips_the_objects_conversion_where_json_carries_it_and_gets_decodes_verdict(
+        shared_tabs, js_page, name):
+    open_bus(shared_tabs[:1], name)
+    record_verdicts(shared_tabs[0], name, "m.type, m.payload, m.tab_id, m.ts, m.seq", "pytabby._browser.channel",
+                    "_receive_value", "args[0].i")
+    run_py(shared_tabs[0], f"""
+import js
+from pytabby import Message
+from pytabby._core.envelope import decode_all
+from pytabby.errors import MalformedEnvelopeError
+cases = js.eval({JS_PEER_CASES!r})()
+verdicts = []  # what the object's conversion and decode_all make of each: the bus's path before the listener
+for case in cases:
+    real(case, lambda value: verdicts.extend(decode_all(value)),
+                       lambda reason: verdicts.append(MalformedEnvelopeError(reason, None)))
+expected = [[repr((m.type, m.payload, m.tab_id, m.ts, m.seq)) for m in verdicts if isinstance(m, Message)],
+            [e.reason for e in verdicts if not isinstance(e, Message)]]
+expected_converted = [case.i for case in cases if not case.byCall]
+""")
+    count = js_page.evaluate(f"""(name) => {{
+        const cases = ({JS_PEER_CASES})();
+        const channel = new BroadcastChannel(name);
+        for (const data of cases) channel.postMessage(data);
+        channel.close();
+        return cases.length;
+    }}""", name)
+    assert count == 53
+    wait_py(shared_tabs[0], f"len(got) + len(bad) == {count}")
+    run_py(shared_tabs[0], "restore()")
+    assert [len(part) for part in run_py(shared_tabs[0], "expected")] == [40, 13]
+    assert run_py(shared_tabs[0], "[got, bad] == expected")
+    assert run_py(shared_tabs[0], "[len(expected_converted), noted == expected_converted]") == [30, True]
 
 
 def test_the_listener_passes_on_json_batches_within_the_depth_bound_and_python_checks_the_rest(
@@ -342,14 +411,7 @@ def test_the_listener_passes_on_json_batches_within_the_depth_bound_and_python_c
     # The JS listener scans a JSON batch's nesting so Python need not; a batch it refuses takes
     # Python's own depth check. Either way each batch must get the verdict decode_all gives its object.
     open_bus(shared_tabs[:1], name)
-    run_py(shared_tabs[0], f"""
-from pytabby._core import safe_json
-bad, got, checked_in_python = [], [], []
-buses[{name!r}].on_malformed(lambda e: bad.append(e.reason))
-buses[{name!r}].subscribe_all(lambda m: got.append(repr((m.payload, m.seq))))
-real_depth_exceeds = safe_json.depth_exceeds
-safe_json.depth_exceeds = lambda text, limit: checked_in_python.append(limit) or real_depth_exceeds(text, limit)
-""")
+    record_verdicts(shared_tabs[0], name, "m.payload, m.seq", "pytabby._core.safe_json", "depth_exceeds", "args[1]")
     texts = js_page.evaluate("""(name) => {
         const item = (payload, seq) => `{"type":"t","payload":${payload},"tabId":"js","ts":1.5,"seq":${seq}}`;
         const deep = (n) => "[".repeat(n) + "1" + "]".repeat(n);
@@ -370,27 +432,21 @@ safe_json.depth_exceeds = lambda text, limit: checked_in_python.append(limit) or
         return texts;
     }""", name)
     wait_py(shared_tabs[0], "len(got) + len(bad) == 10")
-    run_py(shared_tabs[0], "safe_json.depth_exceeds = real_depth_exceeds")
+    run_py(shared_tabs[0], "restore()")
     expected = decode_verdicts(shared_tabs[0], '({"type": "pytabby:batch", "payload": text, "tabId": "js", "ts": 1, '
                                                f'"v": 1, "enc": "json"}} for text in {texts!r})', "m.payload, m.seq")
     assert [len(part) for part in expected] == [6, 4]
     assert run_py(shared_tabs[0], "[got, bad]") == expected
     # Python checked the depth of the three batches too deep for the listener, and of no other.
-    assert run_py(shared_tabs[0], "checked_in_python") == [66, 66, 66]
+    assert run_py(shared_tabs[0], "noted") == [66, 66, 66]
 
 
 def test_long_texts_cross_into_python_as_utf8_exactly_and_lone_surrogates_as_text(shared_tabs, js_page, name):
     # Past LONG_TEXT characters a JSON text crosses as UTF-8 bytes; a batch whose raw text holds a
     # lone surrogate (which UTF-8 cannot carry) keeps crossing as a string.
     open_bus(shared_tabs[:1], name)
-    run_py(shared_tabs[0], f"""
-from pytabby._browser import channel as edge
-bad, got, as_bytes = [], [], []
-buses[{name!r}].on_malformed(lambda e: bad.append(e.reason))
-buses[{name!r}].subscribe_all(lambda m: got.append(repr((m.type, m.payload, m.seq))))
-real_text_of = edge.text_of
-edge.text_of = lambda crossed: as_bytes.append(crossed.__class__ is not str) or real_text_of(crossed)
-""")
+    record_verdicts(shared_tabs[0], name, "m.type, m.payload, m.seq", "pytabby._browser.channel", "text_of",
+                    "args[0].__class__ is not str")
     cases = js_page.evaluate("""(name) => {
         const words = "é😀 \\\\ \\" [{".repeat(300);  // 3,000 UTF-16 units, more as JSON text
         const lone = {type: "t", payload: {words, odd: "\\ud800"}, tabId: "js", ts: 1.5, seq: 1, v: 1, plain: true};
@@ -409,12 +465,12 @@ edge.text_of = lambda crossed: as_bytes.append(crossed.__class__ is not str) or 
         return cases.map((data) => JSON.stringify(data));
     }""", name)
     wait_py(shared_tabs[0], "len(got) + len(bad) == 7")
-    run_py(shared_tabs[0], "edge.text_of = real_text_of")
+    run_py(shared_tabs[0], "restore()")
     expected = decode_verdicts(shared_tabs[0], f"(json.loads(text) for text in {cases!r})", "m.type, m.payload, m.seq")
     assert [len(part) for part in expected] == [6, 1]
     assert run_py(shared_tabs[0], "[got, bad]") == expected
     assert "raw \\ud800" in expected[0][5] and "é😀" in expected[0][1]
-    assert run_py(shared_tabs[0], "as_bytes") == [False, True, True, False, True]
+    assert run_py(shared_tabs[0], "noted") == [False, True, True, False, True]
 
 
 def test_plain_pyodide_page_runs_the_bus(tabs, shared_tabs, name):
