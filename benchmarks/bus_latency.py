@@ -10,6 +10,10 @@ The Python floor is the least any Python-to-Python message pays: one call from P
 which builds and posts the object, and one call from the JS listener into Python with the payload;
 no library, no conversion of objects. It is what sets how close to raw JS a Python bus can come
 in an engine (a tab idle between messages pays each call's cold cost).
+
+A fifth contender, reported in a row of its own: a JS peer's message in purrtabby's shape, posted
+from the sender tab's JS, received by a pytabby bus (what a page mixing purrtabby and pytabby
+tabs pays per message).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ _JS_RECEIVE = "() => { window.lat = []; new BroadcastChannel('lat-js').onmessage
 _PY_RECEIVE = f"""
 from pyodide.ffi import create_proxy
 from pytabby import create_bus
-lat = {{"naive": [], "floor": [], "pytabby": []}}
+lat = {{"naive": [], "floor": [], "pytabby": [], "js_peer": []}}
 def naive_receive(event):
     data = event.data.to_py()
     lat["naive"].append({NOW_PY} - data["payload"])
@@ -34,6 +38,8 @@ lat_floor.onmessage = js.eval("(receive) => (event) => receive(event.data.payloa
     create_proxy(lambda sent: lat["floor"].append({NOW_PY} - sent)))
 lat_bus = create_bus("lat-py")
 lat_bus.subscribe("m", lambda msg: lat["pytabby"].append({NOW_PY} - msg.payload))
+lat_peer_bus = create_bus("lat-peer")
+lat_peer_bus.subscribe("m", lambda msg: lat["js_peer"].append({NOW_PY} - msg.payload))
 """
 _SEND = f"""
 from pyodide.ffi import to_js
@@ -41,19 +47,19 @@ from pytabby import create_bus
 send_js = js.eval("(ch) => ch.postMessage({{type: 'm', payload: %s, tabId: 'js', ts: Date.now()}})")
 post_floor = js.eval("(ch, sent) => ch.postMessage({{type: 'm', payload: sent, tabId: 'py', ts: sent}})")
 raw_tx, naive_tx = js.BroadcastChannel.new("lat-js"), js.BroadcastChannel.new("lat-naive")
-floor_tx = js.BroadcastChannel.new("lat-floor")
+floor_tx, peer_tx = js.BroadcastChannel.new("lat-floor"), js.BroadcastChannel.new("lat-peer")
 def send_naive():
     now = {NOW_PY}
     naive_tx.postMessage(to_js({{"type": "m", "payload": now, "tabId": "py", "ts": now}}, dict_converter=js.Object.fromEntries))
 with create_bus("lat-py") as py_tx:
     senders = [lambda: send_js(raw_tx), send_naive, lambda: post_floor(floor_tx, {NOW_PY}),
-               lambda: py_tx.publish("m", {NOW_PY})]
+               lambda: py_tx.publish("m", {NOW_PY}), lambda: send_js(peer_tx)]
     for turn in range(COUNT):
         first = turn % len(senders)  # each contender in each place in turn
         for sender in senders[first:] + senders[:first]:
             sender()
             await asyncio.sleep(GAP)
-raw_tx.close(); naive_tx.close(); floor_tx.close()
+raw_tx.close(); naive_tx.close(); floor_tx.close(); peer_tx.close()
 """.replace("%s", NOW_JS)
 
 
@@ -69,7 +75,7 @@ def run(bench: Bench) -> None:
     receiver.wait_for_function(f"() => pyodide.runPython('min(len(v) for v in lat.values())') >= {count}")
     got = run_py(receiver, "lat")
     samples = {"js": raw.evaluate("() => window.lat")[WARMUP:], "naive_py": got["naive"][WARMUP:],
-               "floor_py": got["floor"][WARMUP:], "pytabby": got["pytabby"][WARMUP:]}
+               "floor_py": got["floor"][WARMUP:], "pytabby": got["pytabby"][WARMUP:], "js_peer": got["js_peer"][WARMUP:]}
     bench.results.samples["latency_ms"] = samples
     js_, naive_, floor, mine = samples["js"], samples["naive_py"], samples["floor_py"], samples["pytabby"]
     bench.results.add(Row(
@@ -82,5 +88,12 @@ def run(bench: Bench) -> None:
         [Target("p50 x naive Python", p50(mine) / p50(naive_), 1.0),
          Target("p50 x raw JS", p50(mine) / p50(js_), 1.5),
          Target("p99 ms", pct(mine, 0.99), 3.0)],
+    ))
+    peer = samples["js_peer"]
+    bench.results.add(Row(
+        "bus one-way latency from a JS peer (purrtabby's shape), same turns",
+        summary(peer),
+        f"raw JS {summary(js_)}; naive Python (its receive converts the object) {summary(naive_)}",
+        f"p50 {p50(peer) / p50(js_):.2f}x raw JS, {p50(peer) / p50(naive_):.2f}x naive Python",
     ))
     bench.close([raw, sender, receiver])

@@ -10,7 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = ["bus throughput, 2 tabs, 300 msgs |", "bus throughput, 2 tabs, 300 msgs, cross-origin isolated pages",
-        "bus one-way latency", "bus fan-out, 1 msg to 2 tabs", "leader hand-over",
+        "bus one-way latency, 1 msg", "bus one-way latency from a JS peer", "bus fan-out, 1 msg to 2 tabs",
+        "leader hand-over",
         "server connections", "socket fan-out", "SharedSocket hand-over", "install + import + first bus",
         "pytabby's memory share per tab"]
 
