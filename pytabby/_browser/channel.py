@@ -10,9 +10,9 @@ well-formed string, a finite number short of an integral 2**53), else as JSON te
 listener found nested within ``MAX_DEPTH``; a JSON batch as its JSON text, once the listener found
 it nested within the bound (Python's own check costs ~10x more per message); any other plain object
 as the JSON text of the whole object, parsed by the bounded ``json.loads`` of ``decode_all``.
-A JS peer's message in purrtabby's shape crosses as its fields too when JSON carries its payload
-as the object's conversion would make it. Anything else (bytes, big ints, a JS peer's Date)
-crosses as a converted object.
+A JS peer's message in purrtabby's shape (those keys only) crosses as its fields too when JSON
+carries its payload as the object's conversion would make it. Anything else (bytes, big ints, a JS
+peer's Date, an extra key) crosses as a converted object.
 Text longer than ``LONG_TEXT`` crosses as UTF-8 bytes where that is exact (see ``ffi.LONG_TEXT``).
 """
 
@@ -66,24 +66,35 @@ const exactScalar = (payload) => {
 };
 // Whether JSON text carries a JS peer's payload as the object's conversion makes it: plain objects
 // and dense arrays of exact scalars and null, keys well formed (no undefined, NaN, Date, typed
-// array, Map, ...). Bounded, so a cycle (which structured clone keeps) ends it too.
-const jsonExact = (value, levelsLeft) => {
+// array, Map, ...). An object met twice (shared, or a cycle: structured clone keeps both) is left
+// to the conversion, which keeps the sharing, so the walk stays linear; so is an own "constructor"
+// key, which makes Pyodide's conversion leave the object unconverted.
+const jsonExact = (value, levelsLeft, seen) => {
     if (value === null) return true;
     if (typeof value !== "object") return exactScalar(value);
-    if (levelsLeft === 0) return false;
+    if (levelsLeft === 0 || seen.has(value)) return false;
+    seen.add(value);
     if (Array.isArray(value)) {
         if (Object.getPrototypeOf(value) !== Array.prototype) return false;
-        for (let i = 0; i < value.length; i++) if (!(i in value) || !jsonExact(value[i], levelsLeft - 1)) return false;
+        for (let i = 0; i < value.length; i++) if (!(i in value) || !jsonExact(value[i], levelsLeft - 1, seen)) return false;
         return true;
     }
-    if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+    if (Object.getPrototypeOf(value) !== Object.prototype || Object.hasOwn(value, "constructor")) return false;
     for (const key of Object.keys(value))
-        if (!key.isWellFormed?.() || !jsonExact(value[key], levelsLeft - 1)) return false;
+        if (!key.isWellFormed?.() || !jsonExact(value[key], levelsLeft - 1, seen)) return false;
+    return true;
+};
+// A JS peer's envelope holds these keys and no other: the conversion would convert any other too,
+// and refuse the message if it could not.
+const envelopeKeys = new Set(["type", "payload", "tabId", "ts", "v", "seq", "plain"]);
+const onlyEnvelopeKeys = (data) => {
+    for (const key of Object.keys(data)) if (!envelopeKeys.has(key)) return false;
     return true;
 };
 return (event) => {
     const data = event.data;
-    if (data === null || typeof data !== "object") return onValue(data);
+    // An array holding an envelope's fields as named properties is a list to the conversion.
+    if (data === null || typeof data !== "object" || Object.getPrototypeOf(data) !== Object.prototype) return onValue(data);
     if (data.type === batchType && data.enc === "json" && data.v === version && typeof data.payload === "string"
             && nestedWithin(data.payload, payloadDepth + 2))  // long text as UTF-8 only if exact: no lone surrogate
         return onBatch(data.payload.isWellFormed?.() === true ? cross(data.payload) : data.payload);
@@ -111,11 +122,13 @@ return (event) => {
     const {type, payload, tabId, ts, seq} = data;
     if (typeof type === "string" && type !== "" && type !== batchType && typeof tabId === "string" && tabId !== ""
             && Number.isFinite(ts) && (data.v === version || !Object.hasOwn(data, "v"))
-            && (Number.isSafeInteger(seq) || !Object.hasOwn(data, "seq"))) {
+            && (Number.isSafeInteger(seq) || !Object.hasOwn(data, "seq")) && onlyEnvelopeKeys(data)) {
         if (exactScalar(payload)) return onScalarFields(type, payload, tabId, ts, seq);
-        if (jsonExact(payload, payloadDepth + 1)) {
-            const payloadText = JSON.stringify(payload);
-            if (nestedWithin(payloadText, payloadDepth)) return onFields(type, cross(payloadText), tabId, ts, seq);
+        if (jsonExact(payload, payloadDepth + 1, new Set())) {
+            let payloadText;
+            try { payloadText = JSON.stringify(payload); } catch (error) { payloadText = undefined; }  // too long a text
+            if (typeof payloadText === "string" && nestedWithin(payloadText, payloadDepth))
+                return onFields(type, cross(payloadText), tabId, ts, seq);
         }
     }
     return onValue(data);

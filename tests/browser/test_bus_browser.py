@@ -350,60 +350,63 @@ def test_the_listener_passes_on_exactly_the_lone_envelopes_decode_accepts(shared
         '"\\ud800"', "null"]
 
 
-# JS peers' messages in purrtabby's shape, each with two extra keys decode() ignores: "i", its index,
-# and "byCall", whether the listener should hand it over as fields rather than leave it to the
-# object's conversion.
+# JS peers' messages in purrtabby's shape: [how many of the first the listener should hand over as
+# fields, all of them], the rest being left to the object's conversion.
 JS_PEER_CASES = """() => {
     const good = {type: "t", payload: 1, tabId: "js", ts: 1700000000000};
     const deep = (n) => n === 0 ? 1 : [deep(n - 1)];
     const cycle = {}; cycle.self = cycle;
+    const shared = {n: 1};
     const fields = [good, {...good, ts: 1.5}, {...good, ts: -0}, {...good, seq: 3}, {...good, seq: -0}, {...good, v: 1},
-        {...good, plain: false}, {...good, extra: new Date(0)},
+        {...good, plain: false},
         ...[0.1, 5, -0, -1e-7, 2 ** 53 - 1, "", "\\u00e9\\u{1F600}", true, false, null, {a: [1]}, [1],
             {k: {n: [null, true, "x", -0]}}, JSON.parse('{"__proto__": 1}'), deep(64)].map((payload) => ({...good, payload}))];
-    const converted = [{...good, seq: 2 ** 53}, {...good, seq: undefined}, {...good, seq: null}, {...good, seq: 1.5},
+    const converted = [{...good, extra: 1}, {...good, extra: new Date(0)}, {...good, constructor: 1},
+        Object.assign([], good), Object.assign([], {...good, v: 1, seq: 0, plain: true}),
+        {...good, seq: 2 ** 53}, {...good, seq: undefined}, {...good, seq: null}, {...good, seq: 1.5},
         {...good, v: 2}, {...good, v: undefined}, {...good, type: ""}, {...good, type: "pytabby:batch"},
         {...good, tabId: 7}, {...good, ts: "1"}, {...good, ts: Infinity}, {...good, ts: true},
         ...[1e300, 2 ** 53, 2 ** 60, "\\ud800", undefined, NaN, new Date(0), {a: undefined}, [1, , 3], {d: new Date(0)},
             {n: [NaN]}, {big: 2 ** 53}, {s: "\\ud800"}, {["\\ud800"]: 1}, deep(65), new Uint8Array([1]), new Map(),
-            cycle].map((payload) => ({...good, payload}))];
-    return [...fields.map((data) => ({...data, byCall: true})), ...converted.map((data) => ({...data, byCall: false}))]
-        .map((data, i) => ({...data, i}));
+            cycle, {a: shared, b: shared}, [shared, shared], {constructor: 1}, [{k: {constructor: null}}]]
+            .map((payload) => ({...good, payload}))];
+    return [fields.length, [...fields, ...converted]];
 }"""
 
 
 def test_a_js_peers_message_skips_the_objects_conversion_where_json_carries_it_and_gets_decodes_verdict(
         shared_tabs, js_page, name):
     open_bus(shared_tabs[:1], name)
+    # Each message gets one verdict, in order: a conversion notes the index of the message it serves.
     record_verdicts(shared_tabs[0], name, "m.type, m.payload, m.tab_id, m.ts, m.seq", "pytabby._browser.channel",
-                    "_receive_value", "args[0].i")
+                    "_receive_value", "len(got) + len(bad)")
     run_py(shared_tabs[0], f"""
 import js
 from pytabby import Message
 from pytabby._core.envelope import decode_all
 from pytabby.errors import MalformedEnvelopeError
-cases = js.eval({JS_PEER_CASES!r})()
+by_call, cases = js.eval({JS_PEER_CASES!r})()
 verdicts = []  # what the object's conversion and decode_all make of each: the bus's path before the listener
 for case in cases:
     real(case, lambda value: verdicts.extend(decode_all(value)),
-                       lambda reason: verdicts.append(MalformedEnvelopeError(reason, None)))
+         lambda reason: verdicts.append(MalformedEnvelopeError(reason, None)))
 expected = [[repr((m.type, m.payload, m.tab_id, m.ts, m.seq)) for m in verdicts if isinstance(m, Message)],
             [e.reason for e in verdicts if not isinstance(e, Message)]]
-expected_converted = [case.i for case in cases if not case.byCall]
+expected_converted = list(range(by_call, len(cases)))
 """)
     count = js_page.evaluate(f"""(name) => {{
-        const cases = ({JS_PEER_CASES})();
+        const [, cases] = ({JS_PEER_CASES})();
         const channel = new BroadcastChannel(name);
         for (const data of cases) channel.postMessage(data);
         channel.close();
         return cases.length;
     }}""", name)
-    assert count == 53
+    assert count == 61
     wait_py(shared_tabs[0], f"len(got) + len(bad) == {count}")
     run_py(shared_tabs[0], "restore()")
-    assert [len(part) for part in run_py(shared_tabs[0], "expected")] == [40, 13]
+    assert [len(part) for part in run_py(shared_tabs[0], "expected")] == [43, 18]
     assert run_py(shared_tabs[0], "[got, bad] == expected")
-    assert run_py(shared_tabs[0], "[len(expected_converted), noted == expected_converted]") == [30, True]
+    assert run_py(shared_tabs[0], "[len(expected_converted), noted == expected_converted]") == [39, True]
 
 
 def test_the_listener_passes_on_json_batches_within_the_depth_bound_and_python_checks_the_rest(
