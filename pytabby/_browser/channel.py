@@ -91,6 +91,16 @@ const onlyEnvelopeKeys = (data) => {
     for (const key of Object.keys(data)) if (!envelopeKeys.has(key)) return false;
     return true;
 };
+// The checks decode() makes of a lone envelope's type, tabId and ts.
+const plainFields = (type, tabId, ts) => typeof type === "string" && type !== "" && type !== batchType
+    && typeof tabId === "string" && tabId !== "" && Number.isFinite(ts);
+// A payload's JSON text if it is nested within the bound, else undefined (also for a BigInt, a
+// cycle, or a text too long for the engine to make).
+const payloadTextWithin = (payload) => {
+    let text;
+    try { text = JSON.stringify(payload); } catch (error) { return undefined; }
+    return typeof text === "string" && nestedWithin(text, payloadDepth) ? text : undefined;
+};
 return (event) => {
     const data = event.data;
     // An array holding an envelope's fields as named properties is a list to the conversion.
@@ -100,13 +110,10 @@ return (event) => {
         return onBatch(data.payload.isWellFormed?.() === true ? cross(data.payload) : data.payload);
     if (data.plain === true) {
         const {type, payload, tabId, ts, seq} = data;
-        if (data.v === version && typeof type === "string" && type !== "" && type !== batchType
-                && typeof tabId === "string" && tabId !== "" && Number.isFinite(ts) && Number.isSafeInteger(seq)) {
+        if (data.v === version && plainFields(type, tabId, ts) && Number.isSafeInteger(seq)) {
             if (exactScalar(payload)) return onScalarFields(type, payload, tabId, ts + 0, seq + 0);
-            let payloadText;
-            try { payloadText = JSON.stringify(payload); } catch (error) { payloadText = undefined; }
-            if (typeof payloadText === "string" && nestedWithin(payloadText, payloadDepth))
-                return onFields(type, cross(payloadText), tabId, ts + 0, seq + 0);
+            const payloadText = payloadTextWithin(payload);
+            if (payloadText !== undefined) return onFields(type, cross(payloadText), tabId, ts + 0, seq + 0);
         }
         let text;
         try { text = JSON.stringify(data); } catch (error) { text = undefined; }  // a BigInt, a cycle
@@ -120,16 +127,11 @@ return (event) => {
     // there but not plainly valid (undefined, null, another version) is left to that conversion and
     // decode().
     const {type, payload, tabId, ts, seq} = data;
-    if (typeof type === "string" && type !== "" && type !== batchType && typeof tabId === "string" && tabId !== ""
-            && Number.isFinite(ts) && (data.v === version || !Object.hasOwn(data, "v"))
+    if (plainFields(type, tabId, ts) && (data.v === version || !Object.hasOwn(data, "v"))
             && (Number.isSafeInteger(seq) || !Object.hasOwn(data, "seq")) && onlyEnvelopeKeys(data)) {
         if (exactScalar(payload)) return onScalarFields(type, payload, tabId, ts, seq);
-        if (jsonExact(payload, payloadDepth + 1, new Set())) {
-            let payloadText;
-            try { payloadText = JSON.stringify(payload); } catch (error) { payloadText = undefined; }  // too long a text
-            if (typeof payloadText === "string" && nestedWithin(payloadText, payloadDepth))
-                return onFields(type, cross(payloadText), tabId, ts, seq);
-        }
+        const payloadText = jsonExact(payload, payloadDepth + 1, new Set()) ? payloadTextWithin(payload) : undefined;
+        if (payloadText !== undefined) return onFields(type, cross(payloadText), tabId, ts, seq);
     }
     return onValue(data);
 };""")

@@ -49,7 +49,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def start_line(host: str, port: int, pages: list[str]) -> str:
     """What the server prints once it listens: the first page to open, and a few others."""
     first, *others = pages
-    also = f" (also {', '.join(others[:MORE_PAGES_NAMED])}{', ...' if len(others) > MORE_PAGES_NAMED else ''})" if others else ""
+    named = others[:MORE_PAGES_NAMED] + (["..."] if len(others) > MORE_PAGES_NAMED else [])
+    also = f" (also {', '.join(named)})" if named else ""
     return f"pytabby server: open http://{host}:{port}{first} in several tabs{also}"
 
 
