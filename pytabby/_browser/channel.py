@@ -25,8 +25,8 @@ from typing import Any
 import js
 from pyodide.ffi import JsException
 
-from .._core.envelope import (BATCH_TYPE, MAX_DEPTH, PROTOCOL_VERSION, CheckedFields, JsonBatchText, JsonText,
-                              json_batch_text, lone_envelope, plain_json)
+from .._core.envelope import (BATCH_TYPE, MAX_DEPTH, PROTOCOL_VERSION, CheckedFields, JsonBatchText, JsonRunsText,
+                              JsonText, json_batch_text, lone_envelope, plain_json)
 from .._core.safe_json import loads_checked
 from .ffi import FATAL, LONG_TEXT, Proxies, bound, cross_text, text_of, to_js_value, to_py_value, uint8_array
 
@@ -35,7 +35,7 @@ from .ffi import FATAL, LONG_TEXT, Proxies, bound, cross_text, text_of, to_js_va
 # accepts; everything else takes the text or value path to decode() for its verdict. `+ 0` turns
 # -0 into 0, as JSON text would. The depth scan follows the JSON scanner's string rules, so the
 # parser can never get deeper than the scan saw before it stops (at the end or at an error).
-_listener = js.Function.new("onScalarFields", "onFields", "onText", "onBatch", "onValue", "version", "batchType",
+_listener = js.Function.new("onScalarFields", "onFields", "onText", "onBatch", "onRuns", "onValue", "version", "batchType",
                             "payloadDepth", "cross", """
 const nestedWithin = (text, limit) => {
     let depth = 0;
@@ -101,13 +101,46 @@ const payloadTextWithin = (payload) => {
     try { text = JSON.stringify(payload); } catch (error) { return undefined; }
     return typeof text === "string" && nestedWithin(text, payloadDepth) ? text : undefined;
 };
+// A JSON batch as runs (see JsonRunsText), or undefined. JSON.stringify writing back exactly the
+// text JSON.parse read is what makes JS's reading Python's: every number literal is then the one
+// JS writes for its value (a safe integer without a point, anything else with one or an exponent,
+// as Python's parser tells ints from floats), no key is repeated, and the runs' text carries each
+// literal unchanged. Each envelope must pass decode_all()'s inline checks: the five keys, a type and
+// a tabId that are non-empty strings, a finite ts, a safe integer seq. Python parses
+// the payloads alone then, and each run's fields once (its JSON parse: ~1.1 us a message in
+// Firefox, more than the ~0.4 this costs).
+const batchRuns = (text) => {
+    let envelopes;
+    try { envelopes = JSON.parse(text); } catch (error) { return undefined; }
+    if (!Array.isArray(envelopes) || envelopes.length === 0 || JSON.stringify(envelopes) !== text) return undefined;
+    const payloads = new Array(envelopes.length);
+    const runs = [];
+    let run = [];
+    for (let i = 0; i < envelopes.length; i++) {
+        const envelope = envelopes[i];
+        if (typeof envelope !== "object" || envelope === null || Array.isArray(envelope)
+                || Object.keys(envelope).length !== 5) return undefined;
+        const {type, payload, tabId, ts, seq} = envelope;
+        if (typeof type !== "string" || type === "" || typeof tabId !== "string" || tabId === ""
+                || !Number.isFinite(ts) || !Number.isSafeInteger(seq) || payload === undefined)
+            return undefined;
+        payloads[i] = payload;
+        if (type === run[0] && tabId === run[1] && ts === run[2] && seq === run[3] + run[4]) run[4]++;
+        else runs.push(run = [type, tabId, ts, seq, 1]);
+    }
+    return JSON.stringify([runs, payloads]);
+};
 return (event) => {
     const data = event.data;
     // An array holding an envelope's fields as named properties is a list to the conversion.
     if (data === null || typeof data !== "object" || Object.getPrototypeOf(data) !== Object.prototype) return onValue(data);
     if (data.type === batchType && data.enc === "json" && data.v === version && typeof data.payload === "string"
-            && nestedWithin(data.payload, payloadDepth + 2))  // long text as UTF-8 only if exact: no lone surrogate
+            && nestedWithin(data.payload, payloadDepth + 2)) {  // the runs' text nests its payloads as deep
+        const runsText = batchRuns(data.payload);
+        if (runsText !== undefined) return onRuns(cross(runsText));  // JSON.stringify's text is well formed
+        // Long text as UTF-8 only if exact: no lone surrogate.
         return onBatch(data.payload.isWellFormed?.() === true ? cross(data.payload) : data.payload);
+    }
     if (data.plain === true) {
         const {type, payload, tabId, ts, seq} = data;
         if (data.v === version && plainFields(type, tabId, ts) && Number.isSafeInteger(seq)) {
@@ -177,10 +210,11 @@ class BrowserChannel:
             CheckedFields((type, loads_checked(text_of(payload_text)), tab_id, ts, seq))))
         on_text = self._proxies.create(lambda text: on_message(JsonText(text_of(text))))
         on_batch = self._proxies.create(lambda text: on_message(JsonBatchText(text_of(text))))
+        on_runs = self._proxies.create(lambda text: on_message(JsonRunsText(text_of(text))))
         on_value = self._proxies.create(lambda data: _receive_value(data, on_message, on_bad_message))
         self._listeners = {
-            "message": _listener(on_scalar_fields, on_fields, on_text, on_batch, on_value, PROTOCOL_VERSION, BATCH_TYPE,
-                                 MAX_DEPTH, cross_text),
+            "message": _listener(on_scalar_fields, on_fields, on_text, on_batch, on_runs, on_value, PROTOCOL_VERSION,
+                                 BATCH_TYPE, MAX_DEPTH, cross_text),
             "messageerror": self._proxies.create(lambda event: on_bad_message("message could not be deserialized")),
         }
         for kind, listener in self._listeners.items():

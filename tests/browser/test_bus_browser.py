@@ -444,6 +444,62 @@ def test_the_listener_passes_on_json_batches_within_the_depth_bound_and_python_c
     assert run_py(shared_tabs[0], "noted") == [66, 66, 66]
 
 
+def test_a_json_batch_js_reads_as_python_would_crosses_as_runs_and_every_batch_gets_decode_alls_verdict(
+        shared_tabs, js_page, name):
+    # The listener hands a JSON batch over as runs only when JSON.stringify writes back exactly the
+    # text it parsed and every envelope passes the inline checks; whichever way a batch crosses, its
+    # messages and refusals must be what decode_all makes of the batch object.
+    open_bus(shared_tabs[:1], name)
+    record_verdicts(shared_tabs[0], name, "m.type, m.payload, m.tab_id, m.ts, m.seq", "pytabby._core.envelope",
+                    "_decode_runs", "__import__('json').loads(args[0])[0][0][3]")
+    texts = js_page.evaluate("""(name) => {
+        const item = (payload, seq, ts = "1795000000000", type = "t", tabId = "a") =>
+            `{"type":${JSON.stringify(type)},"payload":${payload},"tabId":${JSON.stringify(tabId)},"ts":${ts},"seq":${seq}}`;
+        const deep = (n) => "[".repeat(n) + "1" + "]".repeat(n);
+        const batch = (first, payloads, ts) => `[${payloads.map((payload, k) => item(payload, first + k, ts)).join(",")}]`;
+        const texts = [
+            // As runs: whole-ms and fractional timestamps, runs broken by ts, seq, type and tabId.
+            batch(0, ["1", "2"]),
+            `[${item("1", 10, "1.5")},${item("2", 11, "1.5")},${item("3", 12, "2.5")},${item("4", 14, "2.5")},`
+                + `${item("5", 15, "2.5", "u")},${item("6", 16, "2.5", "u", "b")}]`,
+            batch(20, ['{"k":[null,true,"x",-1.5e-7]}', '{"__proto__":1}', '"\\\\ud800"', "[]", "{}", "null",
+                       '"\\u00e9\\u{1F600}"', "1e+21", "0.1", deep(64)], "1.25"),
+            '[{"seq":30,"ts":1.5,"tabId":"a","payload":1,"type":"t"}]',  // any key order
+            batch(70, ["9007199254740992"]),  // 2**53 written as JS writes it: its payload parsed in Python
+            // Not as runs: JS would write these back otherwise, or the inline checks refuse them.
+            batch(40, ["1"], "7.0"),
+            batch(50, ["5.0"]),
+            batch(60, ["9007199254740993"]),
+            " " + batch(80, ["1"]),
+            '[{"type":"t","type":"u","payload":1,"tabId":"a","ts":1.5,"seq":90}]',
+            '[{"type":"t","payload":1,"tabId":"a","ts":1.5,"seq":100,"v":1}]',
+            batch(110, ['"\\\\u00e9"']),
+            batch(120, ['{"b":1,"1":2}']),  // JS puts an index-like key first
+            batch(130, ["1"], "1" + "0".repeat(400)),
+            "[]",
+            `[${item("1", 150, "1.5", "")}]`,
+            `[${item("1", 160, '"1"')}]`,
+            `[${item("1", 1.5)}]`,
+            "[[1,2,3,4,5]]",
+            `[${item("1", 190, "1.5", "t", "")}]`,
+            `[${item("1", "-0")}]`,
+            `[${item("1", 9007199254740992)}]`,
+        ];
+        const channel = new BroadcastChannel(name);
+        for (const text of texts) channel.postMessage({type: "pytabby:batch", payload: text, tabId: "js", ts: 1, v: 1, enc: "json"});
+        channel.close();
+        return texts;
+    }""", name)
+    expected = decode_verdicts(shared_tabs[0], '({"type": "pytabby:batch", "payload": text, "tabId": "js", "ts": 1, '
+                                               f'"v": 1, "enc": "json"}} for text in {texts!r})',
+                               "m.type, m.payload, m.tab_id, m.ts, m.seq")
+    assert [len(part) for part in expected] == [30, 6]
+    wait_py(shared_tabs[0], "len(got) + len(bad) == 36")
+    run_py(shared_tabs[0], "restore()")
+    assert run_py(shared_tabs[0], "[got, bad]") == expected
+    assert run_py(shared_tabs[0], "noted") == [0, 10, 20, 30, 70]
+
+
 def test_long_texts_cross_into_python_as_utf8_exactly_and_lone_surrogates_as_text(shared_tabs, js_page, name):
     # Past LONG_TEXT characters a JSON text crosses as UTF-8 bytes; a batch whose raw text holds a
     # lone surrogate (which UTF-8 cannot carry) keeps crossing as a string.

@@ -164,13 +164,19 @@ def test_a_json_batch_item_is_the_text_json_dumps_writes_for_its_envelope(payloa
     assert JsonBatchWriter("tab-1").item("t\u00e9", payload, ts, 7) == expected
 
 
-def test_a_json_batch_writer_writes_each_timestamp_as_json_dumps_does_when_readings_repeat():
-    from pytabby._core.envelope import JsonBatchWriter
+def test_a_json_batch_writer_writes_each_timestamp_as_js_does_and_decode_reads_it_back_when_readings_repeat():
+    from pytabby._core.envelope import JsonBatchText, JsonBatchWriter, decode_all, json_batch_text
 
     writer = JsonBatchWriter("tab-1")
-    readings = [5.25, 5.25, 0.0, -0.0, -0.0, 0.0, 1795000000000.1235, 1795000000000.1235, 7.0]
-    written = [json.loads(writer.item("t", None, ts, n))["ts"] for n, ts in enumerate(readings)]
-    assert [repr(ts) for ts in written] == [repr(ts) for ts in readings]
+    readings = [5.25, 5.25, 0.0, -0.0, -0.0, 0.0, 1795000000000.1235, 1795000000000.1235, 7.0, 1795000000000.0, 7.0]
+    items = [writer.item("t", None, ts, n) for n, ts in enumerate(readings)]
+    # A whole number of ms as JSON.stringify writes it (no ".0"), so a batch of them reads back
+    # unchanged in JS; a zero keeps its sign.
+    assert [json.loads(item)["ts"] for item in items] == [5.25, 5.25, 0.0, -0.0, -0.0, 0.0, 1795000000000.1235,
+                                                          1795000000000.1235, 7, 1795000000000, 7]
+    assert [repr(json.loads(item)["ts"]) for item in items][2:6] == ["0.0", "-0.0", "-0.0", "0.0"]
+    decoded = decode_all(JsonBatchText(json_batch_text(items)))
+    assert [repr(message.ts) for message in decoded] == [repr(ts) for ts in readings]
 
 
 def test_a_json_batch_writer_writes_every_type_as_json_dumps_does_and_keeps_a_bounded_few():
@@ -295,7 +301,7 @@ def test_inside_a_json_batch_every_envelope_gets_the_verdict_decode_gives_it():
     from pytabby._core.envelope import BATCH_TYPE, JsonBatchText, decode_all
 
     good = {"type": "t", "payload": {"n": 1}, "tabId": "a", "ts": 1.5, "seq": 0}
-    odd_values = [None, True, 0, 1, 2.5, -0.0, math.inf, -math.inf, math.nan, "", "x", [], {}, 2**60]
+    odd_values = [None, True, 0, 1, 2.5, -0.0, math.inf, -math.inf, math.nan, "", "x", [], {}, 2**60, 10**400]
     items: list[object] = [good, None, "not an object", 7, []]
     for field in (*good, "v"):
         items.append({key: value for key, value in good.items() if key != field})
@@ -317,8 +323,22 @@ def test_inside_a_json_batch_every_envelope_gets_the_verdict_decode_gives_it():
     expected = [verdict(decoded(item)) for item in json.loads(text)]
     for received in (batch, JsonBatchText(text)):  # as an object, and as the text the edge depth-checked
         got = [verdict(item) for item in decode_all(received)]
-        assert len(got) == len(items) == 95
+        assert len(got) == len(items) == 101
         assert repr(got) == repr(expected)  # repr: nan != nan, and -0.0 must stay -0.0
+
+
+def test_a_json_batch_the_edge_hands_over_as_runs_decodes_to_the_batchs_messages():
+    from pytabby._core.envelope import JsonBatchText, JsonRunsText, decode_all
+
+    envelopes = [("t", 1, "a", 1795000000000, 7), ("t", {"k": [None]}, "a", 1795000000000, 8),
+                 ("u", "x", "a", 1.5, 9), ("u", 2.5, "b", 1.5, 10), ("u", [], "b", 1.5, 12)]
+    batch = [{"type": t, "payload": p, "tabId": i, "ts": ts, "seq": seq} for t, p, i, ts, seq in envelopes]
+    runs = [["t", "a", 1795000000000, 7, 2], ["u", "a", 1.5, 9, 1], ["u", "b", 1.5, 10, 1], ["u", "b", 1.5, 12, 1]]
+    from_runs = decode_all(JsonRunsText(json.dumps([runs, [p for _, p, _, _, _ in envelopes]])))
+    assert repr(from_runs) == repr(decode_all(JsonBatchText(json.dumps(batch))))
+    assert [(m.type, m.payload, m.tab_id, m.ts, m.seq) for m in from_runs] == [
+        (t, p, i, float(ts), seq) for t, p, i, ts, seq in envelopes]
+    assert {type(m.ts) for m in from_runs} == {float}  # a whole ms crosses as an int literal
 
 
 def test_a_json_batch_text_from_the_edge_that_is_not_a_list_of_envelopes_is_reported():
