@@ -101,14 +101,13 @@ const payloadTextWithin = (payload) => {
     try { text = JSON.stringify(payload); } catch (error) { return undefined; }
     return typeof text === "string" && nestedWithin(text, payloadDepth) ? text : undefined;
 };
-// A JSON batch as runs (see JsonRunsText), or undefined. JSON.stringify writing back exactly the
-// text JSON.parse read is what makes JS's reading Python's: every number literal is then the one
-// JS writes for its value (a safe integer without a point, anything else with one or an exponent,
-// as Python's parser tells ints from floats), no key is repeated, and the runs' text carries each
-// literal unchanged. Each envelope must pass decode_all()'s inline checks: the five keys, a type and
-// a tabId that are non-empty strings, a finite ts, a safe integer seq. Python parses
-// the payloads alone then, and each run's fields once (its JSON parse: ~1.1 us a message in
-// Firefox, more than the ~0.4 this costs).
+// A JSON batch as runs (see JsonRunsText), or undefined. Only a text JSON.stringify writes back
+// exactly as JSON.parse read it: then no key repeats and every value JS writes into the runs' text
+// is the very literal the batch held (no "5.0" read as 5, no 2**53 + 1 read as 2**53), so Python
+// parses the same values from it. Each envelope must also pass decode_all()'s inline checks: the
+// five keys, a type and a tabId that are non-empty strings, a finite ts, a safe integer seq.
+// Python then parses each run's fields once and the payloads alone (the whole batch's JSON parse
+// costs ~1.1 us a message in Firefox, more than the ~0.4 this does).
 const batchRuns = (text) => {
     let envelopes;
     try { envelopes = JSON.parse(text); } catch (error) { return undefined; }
