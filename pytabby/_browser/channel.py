@@ -266,6 +266,28 @@ def _receive_value(data: Any, on_message: Callable[[Any], None], on_bad_message:
     try:
         value = to_py_value(data)
     except Exception as exc:  # a JS value to_py cannot convert must not break the tab
-        on_bad_message(f"unconvertible data: {exc}")
+        items = _object_batch_items(data)
+        if items is None:
+            on_bad_message(f"unconvertible data: {exc}")
+            return
+        # An envelope the conversion fails on (Pyodide's to_py throws on an own "constructor": null
+        # key) costs only itself: the batch's others arrive, in order, each as a batch of one.
+        for item in items:
+            try:
+                converted = to_py_value(item)
+            except Exception as item_exc:
+                on_bad_message(f"unconvertible data: {item_exc}")
+            else:
+                on_message({"type": BATCH_TYPE, "v": PROTOCOL_VERSION, "payload": [converted]})
         return
     on_message(value)
+
+
+def _object_batch_items(data: Any) -> Any:
+    """The envelopes of a batch ``decode_all`` reads as a list of objects, else None."""
+    try:
+        if data.type == BATCH_TYPE and data.v == PROTOCOL_VERSION and js.Array.isArray(data.payload):
+            return data.payload
+    except AttributeError:  # not a JS object, or one without those fields
+        pass
+    return None

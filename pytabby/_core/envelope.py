@@ -268,6 +268,10 @@ def encode_batch(wires: list[dict[str, Any]], *, tab_id: str, ts: float) -> dict
     return {"type": BATCH_TYPE, "payload": wires, "tabId": tab_id, "ts": ts, "v": PROTOCOL_VERSION}
 
 
+_BATCH_TOO_DEEP = f"a JSON batch nested deeper than {MAX_DEPTH} levels of payload"
+_BATCH_NOT_JSON = "a JSON batch that is not valid JSON"
+
+
 def decode_all(raw: Any) -> list[Message | MalformedEnvelopeError]:
     """The messages in a received object (one, or each of a batch), invalid ones as errors."""
     if type(raw) is JsonRunsText:
@@ -275,8 +279,9 @@ def decode_all(raw: Any) -> list[Message | MalformedEnvelopeError]:
     if type(raw) is JsonBatchText:
         try:
             inner = safe_json.loads_checked(raw)
-        except ValueError:
-            return [MalformedEnvelopeError("a JSON batch that is not valid JSON", raw)]
+        except ValueError:  # invalid text the edge's scan passed (a stray "]"): Python's own check picks the reason
+            too_deep = safe_json.depth_exceeds(raw, MAX_DEPTH + 2)
+            return [MalformedEnvelopeError(_BATCH_TOO_DEEP if too_deep else _BATCH_NOT_JSON, raw)]
         return _decode_json_items(inner, raw)
     from_text = type(raw) is JsonText
     if from_text:
@@ -295,9 +300,9 @@ def decode_all(raw: Any) -> list[Message | MalformedEnvelopeError]:
             # The list and each envelope add two levels above the payloads' own MAX_DEPTH.
             inner = safe_json.loads(inner, max_depth=MAX_DEPTH + 2)
         except safe_json.JSONTooDeepError:
-            return [MalformedEnvelopeError(f"a JSON batch nested deeper than {MAX_DEPTH} levels of payload", raw)]
+            return [MalformedEnvelopeError(_BATCH_TOO_DEEP, raw)]
         except ValueError:
-            return [MalformedEnvelopeError("a JSON batch that is not valid JSON", raw)]
+            return [MalformedEnvelopeError(_BATCH_NOT_JSON, raw)]
     if not from_json:
         if not isinstance(inner, list):
             return [MalformedEnvelopeError("a batch's payload must be a list", raw)]

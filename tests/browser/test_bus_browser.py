@@ -409,6 +409,28 @@ expected_converted = list(range(by_call, len(cases)))
     assert run_py(shared_tabs[0], "[len(expected_converted), noted == expected_converted]") == [39, True]
 
 
+def test_a_batch_of_objects_with_an_envelope_the_conversion_fails_on_loses_only_that_envelope(
+        shared_tabs, js_page, name):
+    # Pyodide's to_py throws on an object with an own "constructor": null key: converted whole, the
+    # batch was one refusal and every other envelope in it was lost.
+    open_bus(shared_tabs[:1], name)
+    record_verdicts(shared_tabs[0], name, "m.type, m.payload, m.tab_id, m.seq", "pytabby._browser.channel",
+                    "_object_batch_items", "1")
+    js_page.evaluate("""(name) => {
+        const envelope = (seq, payload) => ({type: "t", payload, tabId: "js", ts: 1.5, seq});
+        const channel = new BroadcastChannel(name);
+        channel.postMessage({type: "pytabby:batch", v: 1, tabId: "js", ts: 1, payload: [envelope(0, 1),
+            envelope(1, {constructor: null}), envelope(2, new Uint8Array([7])), envelope(3, {k: "x"}), {type: ""}]});
+        channel.close();
+    }""", name)
+    wait_py(shared_tabs[0], "len(got) + len(bad) == 5")
+    run_py(shared_tabs[0], "restore()")
+    got, bad, noted = run_py(shared_tabs[0], "[got, bad, noted]")
+    assert got == [repr(("t", 1, "js", 0)), repr(("t", b"\x07", "js", 2)), repr(("t", {"k": "x"}, "js", 3))]
+    assert [reason.split(":")[0] for reason in bad] == ["unconvertible data", "'type' must be a non-empty string"]
+    assert noted == [1]
+
+
 def test_the_listener_passes_on_json_batches_within_the_depth_bound_and_python_checks_the_rest(
         shared_tabs, js_page, name):
     # The JS listener scans a JSON batch's nesting so Python need not; a batch it refuses takes
@@ -440,8 +462,9 @@ def test_the_listener_passes_on_json_batches_within_the_depth_bound_and_python_c
                                                f'"v": 1, "enc": "json"}} for text in {texts!r})', "m.payload, m.seq")
     assert [len(part) for part in expected] == [6, 4]
     assert run_py(shared_tabs[0], "[got, bad]") == expected
-    # Python checked the depth of the three batches too deep for the listener, and of no other.
-    assert run_py(shared_tabs[0], "noted") == [66, 66, 66]
+    # Python checked the depth of the three batches too deep for the listener and of the invalid one
+    # (for its reason), and of no other.
+    assert run_py(shared_tabs[0], "noted") == [66, 66, 66, 66]
 
 
 def test_a_json_batch_js_reads_as_python_would_crosses_as_runs_and_every_batch_gets_decode_alls_verdict(

@@ -341,6 +341,18 @@ def test_a_json_batch_the_edge_hands_over_as_runs_decodes_to_the_batchs_messages
     assert {type(m.ts) for m in from_runs} == {float}  # a whole ms crosses as an int literal
 
 
+@pytest.mark.parametrize("text", ["]" + "[" * 67, '"\\\\' + "[" * 67, "[" * 40 + "]" * 80 + "[" * 40, "[{"])
+def test_invalid_json_batch_text_the_edge_passed_gets_the_reason_the_batch_object_gets(text):
+    # The listener's depth scan lets a stray closer or an unterminated string pass (the parser
+    # stops there), where Python's check on the object counts the openers after it.
+    from pytabby._core.envelope import BATCH_TYPE, JsonBatchText, decode_all
+
+    (from_edge,) = decode_all(JsonBatchText(text))
+    (from_object,) = decode_all({"type": BATCH_TYPE, "v": PROTOCOL_VERSION, "enc": "json", "payload": text,
+                                 "tabId": "a", "ts": 1})
+    assert from_edge.reason == from_object.reason
+
+
 def test_a_json_batch_text_from_the_edge_that_is_not_a_list_of_envelopes_is_reported():
     from pytabby._core.envelope import JsonBatchText, decode_all
 

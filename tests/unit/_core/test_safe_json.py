@@ -56,6 +56,15 @@ def test_no_text_deeper_than_the_limit_passes_even_invalid_json(text: str, limit
         assert depth_exceeds(text, limit)
 
 
+def test_brackets_after_an_unterminated_string_do_not_count_and_its_escaped_quotes_are_passed_once() -> None:
+    # The parser stops at the unterminated string; 40 KB of escaped quotes after it once made the
+    # string pattern start again from each quote (quadratic: 9 s in a tab).
+    text = "[" * 3 + '"' + '\\"' * 20_000 + "[" * 70
+    assert reference_depth(text) == 3
+    assert depth_exceeds(text, 64) is False
+    assert depth_exceeds("[" * 65 + '"' + '\\"' * 20_000, 64) is True  # what comes before still counts
+
+
 def test_loads_parses_at_the_limit_and_refuses_one_level_more() -> None:
     assert loads("[" * 64 + "]" * 64) == json.loads("[" * 64 + "]" * 64)
     with pytest.raises(JSONTooDeepError):
