@@ -91,9 +91,10 @@ const onlyEnvelopeKeys = (data) => {
     for (const key of Object.keys(data)) if (!envelopeKeys.has(key)) return false;
     return true;
 };
-// The checks decode() makes of a lone envelope's type, tabId and ts.
-const plainFields = (type, tabId, ts) => typeof type === "string" && type !== "" && type !== batchType
+// The checks decode() makes of an envelope's type, tabId and ts; a lone one's type is not the batch's.
+const namedFields = (type, tabId, ts) => typeof type === "string" && type !== ""
     && typeof tabId === "string" && tabId !== "" && Number.isFinite(ts);
+const plainFields = (type, tabId, ts) => type !== batchType && namedFields(type, tabId, ts);
 // A payload's JSON text if it is nested within the bound, else undefined (also for a BigInt, a
 // cycle, or a text too long for the engine to make).
 const payloadTextWithin = (payload) => {
@@ -123,9 +124,7 @@ const batchRuns = (text) => {
         if (typeof envelope !== "object" || envelope === null || Array.isArray(envelope)
                 || Object.keys(envelope).length !== 5) return undefined;
         const {type, payload, tabId, ts, seq} = envelope;
-        if (typeof type !== "string" || type === "" || typeof tabId !== "string" || tabId === ""
-                || !Number.isFinite(ts) || !Number.isSafeInteger(seq) || payload === undefined)
-            return undefined;
+        if (!namedFields(type, tabId, ts) || !Number.isSafeInteger(seq) || payload === undefined) return undefined;
         payloads[i] = payload;
         if (type === run[0] && tabId === run[1] && ts === run[2] && seq === run[3] + run[4]) run[4]++;
         else runs.push(run = [type, tabId, ts, seq, 1]);
