@@ -56,6 +56,10 @@ class LockManager(Protocol):
 
     async def is_held(self, name: str) -> bool: ...
 
+    async def is_awaited(self, name: str) -> bool:
+        """Whether a request for ``name`` waits in line (``navigator.locks.query()``'s pending)."""
+        ...
+
     async def is_mine(self, name: str) -> bool:
         """Whether this tab (this JS realm) holds ``name`` right now."""
         ...

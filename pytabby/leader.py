@@ -26,8 +26,8 @@ from typing import Any, TypedDict, Unpack
 
 from ._closeable import Closeable
 from ._core.buffer import Overflow
-from ._core.election import (EVENT_KINDS, CheckLock, Effect, ElectionState, Emit, EventKind, Post, Release, RequestLock,
-                             Steal, TryTakeover, WIRE_TYPES, read_wire)
+from ._core.election import (EVENT_KINDS, CheckLine, CheckLock, Effect, ElectionState, Emit, EventKind, Post, Release,
+                             RequestLock, Steal, TryTakeover, WIRE_TYPES, read_wire)
 from ._core.envelope import Message
 from ._leader_lock import LeaderLock
 from ._loop import current_loop
@@ -228,7 +228,9 @@ class LeaderElector(_LeaderEvents):
                         else self._state.pinged(msg.tab_id, term, leader))
 
     def _on_lifecycle(self, event: str, persisted: bool) -> None:
-        if event == "pagehide" and not persisted:
+        if event == "beforeunload":
+            self._apply(self._state.leaving())
+        elif event == "pagehide" and not persisted:
             self.stop()  # release before teardown: the next tab takes over at once
         elif event in ("freeze", "pagehide"):
             self._apply(self._state.suspend(self._now()))
@@ -254,6 +256,8 @@ class LeaderElector(_LeaderEvents):
                     self._lock.try_takeover(self._takeover_decided)
                 case CheckLock():
                     self._lock.check_mine(self._lock_checked)
+                case CheckLine():
+                    self._lock.check_line(self._line_checked)
 
     def _teardown(self) -> None:
         if self._timer is not None:
@@ -283,6 +287,10 @@ class LeaderElector(_LeaderEvents):
     def _lock_checked(self, mine: bool) -> None:
         if self.started:
             self._apply(self._state.lock_checked(mine, self._now()))
+
+    def _line_checked(self, awaited: bool) -> None:
+        if self.started:
+            self._apply(self._state.line_checked(awaited, self._now()))
 
     def _granted(self) -> None:
         self._apply(self._state.granted())

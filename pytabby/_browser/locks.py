@@ -118,6 +118,13 @@ class BrowserLocks:
     async def is_held(self, name: str) -> bool:
         return any(lock.name == name for lock in await self._held())
 
+    async def is_awaited(self, name: str) -> bool:
+        try:
+            snapshot = await self._locks.query()
+        except JsException as exc:
+            raise lock_error("navigator.locks.query() failed", exc) from exc
+        return any(lock.name == name for lock in snapshot.pending)
+
     async def is_mine(self, name: str) -> bool:
         held = await self._held()
         mine = {lock.clientId for lock in held if lock.name == self._identity}

@@ -63,10 +63,13 @@ class BrowserPlatform:
         self._locks: BrowserLocks | None = None
         self._lifecycle_handlers: list[Callable[[str, bool], None]] = []
         # One listener for every elector of the tab, attached while any listens; a worker has no such events.
+        # A beforeunload listener keeps a page out of Firefox's back/forward cache, as does the Web
+        # Lock every elector's tab holds all along (BrowserLocks' identity); Chromium and WebKit
+        # cache such pages either way.
         self._lifecycle_proxies = Proxies()
         self._lifecycle_listener: JsProxy | None = None
         self._lifecycle_targets = [(target, kind) for target, kinds in (
-            (getattr(js, "window", None), ("pagehide", "pageshow")),
+            (getattr(js, "window", None), ("beforeunload", "pagehide", "pageshow")),
             (getattr(js, "document", None), ("freeze", "resume"))) if target is not None for kind in kinds]
 
     @property

@@ -34,7 +34,7 @@ idle       start
 candidate  granted lost steal, and every input below
 leader     lost steal, and every input below
 suspended  heard pinged resigned tick takeover_won/_failed lock_checked suspend
-           resume stop
+           resume leaving line_checked stop
 =========  ==================================================================
 
 Inputs return the effects to perform, in order.
@@ -57,13 +57,13 @@ EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
 WireType = Literal["leader", "ping", "resign"]
 WIRE_TYPES: tuple[WireType, ...] = get_args(WireType)
 Input = Literal["start", "granted", "lost", "heard", "pinged", "resigned", "tick", "takeover_won",
-                "takeover_failed", "lock_checked", "steal", "suspend", "resume", "stop"]
+                "takeover_failed", "lock_checked", "steal", "suspend", "resume", "leaving", "line_checked", "stop"]
 
 MAX_TERM_JUMP = 1 << 16
 
 _ANY_TIME: frozenset[Input] = frozenset(
     {"heard", "pinged", "resigned", "tick", "takeover_won", "takeover_failed", "lock_checked", "suspend", "resume",
-     "stop"})
+     "leaving", "line_checked", "stop"})
 _LEGAL: dict[Role, frozenset[Input]] = {
     "idle": frozenset({"start"}),
     "candidate": _ANY_TIME | {"granted", "lost", "steal"},
@@ -115,7 +115,12 @@ class TryTakeover:
     """If the leader lock is held, try the takeover lock; report ``takeover_won``/``takeover_failed``."""
 
 
-Effect = Emit | Post | RequestLock | Steal | Release | TryTakeover | CheckLock
+@dataclass(frozen=True, slots=True)
+class CheckLine:
+    """Find out whether another tab waits for the leader lock; report ``line_checked``."""
+
+
+Effect = Emit | Post | RequestLock | Steal | Release | TryTakeover | CheckLock | CheckLine
 
 
 def read_wire(payload: object) -> tuple[int, str | None] | None:
@@ -217,6 +222,26 @@ class ElectionState:
         self.role = "candidate"
         self.last_heard = now
         return self._queue()
+
+    def leaving(self) -> list[Effect]:
+        """The page may be about to unload (``beforeunload``): a leader asks whether another tab
+        waits for the lock, to hand over to it before ``pagehide`` (in Firefox 8-13 ms later).
+
+        A lone leader keeps leading: handing over to nobody would only cost it its term and its
+        socket if the page stays (a cancelled unload, a download link).
+        """
+        self._check("leaving")
+        return [CheckLine()] if self.is_leader else []
+
+    def line_checked(self, awaited: bool, now: float) -> list[Effect]:
+        """The answer to ``CheckLine``. A tab that hands over stays out of line until the next
+        ``tick``, so it does not queue behind its successor just before its teardown; if the page
+        stays, that tick queues it again."""
+        self._check("line_checked")
+        if not (awaited and self.is_leader):
+            return []
+        self.in_line = False
+        return [*self._step_down(now), self._post("resign"), Release()]
 
     def stop(self) -> list[Effect]:
         self._check("stop")

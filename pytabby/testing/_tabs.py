@@ -72,7 +72,7 @@ class FakeTab:
         return lambda: self._lifecycle.remove(handler) if handler in self._lifecycle else None
 
     def dispatch_lifecycle(self, event: str, persisted: bool = False) -> None:
-        """Fire ``pagehide``/``pageshow``/``freeze``/``resume`` in this tab."""
+        """Fire ``beforeunload``/``pagehide``/``pageshow``/``freeze``/``resume`` in this tab."""
         for handler in list(self._lifecycle):
             handler(event, persisted)
 
@@ -104,9 +104,12 @@ class FakeBrowser:
         self.tabs.append(tab)
         return tab
 
-    def close_tab(self, tab: FakeTab, *, pagehide: bool = True) -> None:
-        """Close ``tab`` like the browser: ``pagehide`` first (unless it crashed), then teardown."""
+    def close_tab(self, tab: FakeTab, *, pagehide: bool = True, beforeunload: bool = True) -> None:
+        """Close ``tab`` like the browser: ``beforeunload`` (as a user's close; not Playwright's
+        ``page.close()``) and ``pagehide`` first (neither if it crashed), then teardown."""
         if pagehide:
+            if beforeunload:
+                tab.dispatch_lifecycle("beforeunload", False)
             tab.dispatch_lifecycle("pagehide", False)
         tab.closed = True
         for channel in [c for c in self._channels if c.tab is tab]:

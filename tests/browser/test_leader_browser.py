@@ -169,6 +169,22 @@ def test_freeze_and_resume_events_abdicate_and_rejoin(tabs, name):
     wait_py(chief, f"electors[{name!r}].is_leader")
 
 
+def test_beforeunload_hands_over_at_once_and_a_page_that_stays_rejoins(tabs, name):
+    """A leader hands over at ``beforeunload`` (Firefox's ``pagehide`` comes 8-13 ms later); if
+    the page stays (the unload was cancelled), it queues again and leads once the other tab stops."""
+    pages = tabs(2)
+    start_electors(pages, name, FAST_LIVENESS)
+    chief = wait_for_single_leader(pages, name)
+    other = pages[1] if chief is pages[0] else pages[0]
+    chief.evaluate("() => window.dispatchEvent(new Event('beforeunload'))")
+    wait_py(other, f"electors[{name!r}].is_leader")
+    successor, term = state(other, name)[3], state(other, name)[2]
+    wait_py(chief, f"events[{name!r}][-2:] == [['lose', None, {term - 1}], ['change', {successor!r}, {term}]]")
+    run_py(other, f"electors[{name!r}].stop()")
+    wait_py(chief, f"electors[{name!r}].is_leader")
+    assert run_py(chief, f"events[{name!r}][-1]") == ["acquire", state(chief, name)[3], term + 1]
+
+
 def test_without_web_locks_start_raises_a_clear_error(tabs, name):
     (page,) = tabs(1)
     page.evaluate("() => Object.defineProperty(navigator, 'locks', {value: undefined, configurable: true})")

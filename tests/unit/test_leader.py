@@ -40,6 +40,38 @@ async def test_closing_the_leader_tab_hands_over_and_followers_hear_change(clust
     assert events[1] == [("change", chief.tab_id, 2)]
 
 
+async def test_the_leader_hands_over_at_beforeunload_before_its_pagehide(cluster, browser):
+    electors = cluster.electors(2)
+    await browser.settle()
+    events = record(electors[0])
+    cluster.tab_of(electors[0]).dispatch_lifecycle("beforeunload")
+    await browser.settle()
+    assert electors[1].is_leader and electors[1].term == 2
+    assert events == [("lose", None, 1), ("change", electors[1].tab_id, 2)]
+
+
+async def test_a_leader_whose_unload_is_cancelled_queues_again_at_the_next_tick(cluster, browser):
+    electors = cluster.electors(2, heartbeat_interval=0.5)
+    await browser.settle()
+    cluster.tab_of(electors[0]).dispatch_lifecycle("beforeunload")
+    await browser.settle()
+    assert electors[1].is_leader
+    electors[1].stop()
+    await browser.settle()
+    assert not electors[0].is_leader  # out of line until its tick: no new term just before a teardown
+    await browser.advance(0.5)
+    assert electors[0].is_leader and electors[0].term == 3
+
+
+async def test_a_lone_leader_keeps_leading_through_beforeunload(cluster, browser):
+    (only,) = cluster.electors(1)
+    await browser.settle()
+    events = record(only)
+    cluster.tab_of(only).dispatch_lifecycle("beforeunload")
+    await browser.settle()
+    assert only.is_leader and events == []  # a download link or a cancelled unload costs it nothing
+
+
 async def test_a_crashed_leader_without_pagehide_also_hands_over(cluster, browser):
     electors = cluster.electors(2)
     await browser.settle()

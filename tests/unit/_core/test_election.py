@@ -2,7 +2,7 @@
 
 import pytest
 
-from pytabby._core.election import (MAX_TERM_JUMP, CheckLock, ElectionState, Emit, IllegalTransition, Post, Release,
+from pytabby._core.election import (MAX_TERM_JUMP, CheckLine, CheckLock, ElectionState, Emit, IllegalTransition, Post, Release,
                                     RequestLock, Steal, TryTakeover)
 
 
@@ -130,6 +130,34 @@ def test_suspend_lets_go_and_resume_queues_again():
     assert state.resume(9.0) == [RequestLock()]
     assert (state.role, state.last_heard) == ("candidate", 9.0)
     assert state.resume(9.5) == []
+
+
+def test_a_leaving_leader_hands_over_when_another_tab_waits_and_the_next_tick_queues_again():
+    state = leader("a")
+    assert state.leaving() == [CheckLine()]
+    assert state.line_checked(True, 2.0) == [Emit("lose", None, 1), Post("resign", 1, None), Release()]
+    assert (state.role, state.leader_id, state.in_line) == ("candidate", None, False)
+    assert state.leaving() == []  # no longer leading: nothing more to hand over
+    assert state.tick(2.5) == [RequestLock()]  # the page stayed
+    assert state.tick(2.8) == []  # in line once
+
+
+def test_a_lone_leaving_leader_keeps_leading():
+    state = leader("a")
+    assert state.leaving() == [CheckLine()]
+    assert state.line_checked(False, 2.0) == []
+    assert (state.role, state.leader_id, state.in_line) == ("leader", "a", True)
+
+
+def test_leaving_changes_nothing_for_a_follower_or_a_suspended_tab():
+    follower = candidate()
+    assert follower.leaving() == []
+    assert follower.line_checked(True, 1.0) == []  # an answer that comes after a step-down
+    assert (follower.role, follower.in_line) == ("candidate", True)
+    suspended = leader("a")
+    suspended.suspend(1.0)
+    assert suspended.leaving() == []
+    assert suspended.role == "suspended"
 
 
 def test_stop_of_a_leader_emits_lose_and_resigns():

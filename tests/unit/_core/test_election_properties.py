@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytabby._core.election import (CheckLock, ElectionState, Effect, Emit, Post, Release, RequestLock, Steal,
-                                    TryTakeover)
+from pytabby._core.election import (CheckLine, CheckLock, ElectionState, Effect, Emit, Post, Release, RequestLock,
+                                    Steal, TryTakeover)
 
 HEARTBEAT, LIVENESS = 1.0, 5.0
 STATS = {"runs": 0, "longest": 0, "steps": 0}
@@ -93,6 +93,8 @@ class Model:
                 tab.hold = None
             elif isinstance(effect, CheckLock):
                 self.apply(name, tab.state.lock_checked(self.holder == (name, tab.hold), self.now))
+            elif isinstance(effect, CheckLine):
+                self.apply(name, tab.state.line_checked(bool(self.queue), self.now))
             elif isinstance(effect, TryTakeover):
                 won = self.holder is not None and not any(
                     other.state.taking_over for key, other in self.tabs.items() if key != name)
@@ -165,7 +167,7 @@ class Model:
 
 
 STEPS = st.lists(st.tuples(st.sampled_from(["open", "crash", "freeze", "unfreeze", "lock", "deliver", "drop",
-                                            "advance", "steal", "suspend", "resume"]),
+                                            "advance", "steal", "suspend", "resume", "leaving"]),
                            st.integers(0, 1_000)), min_size=40, max_size=200)
 
 
@@ -206,6 +208,8 @@ def test_random_interleavings_never_give_one_term_two_live_leaders_and_heal_to_o
             model.apply(name, model.tabs[name].state.suspend(model.now))
         elif action == "resume" and name is not None:
             model.apply(name, model.tabs[name].state.resume(model.now))
+        elif action == "leaving" and name is not None:  # a beforeunload whose page stays
+            model.apply(name, model.tabs[name].state.leaving())
         model.check()
     model.heal()
     STATS["runs"] += 1
