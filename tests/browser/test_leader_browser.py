@@ -185,6 +185,43 @@ def test_beforeunload_hands_over_at_once_and_a_page_that_stays_rejoins(tabs, nam
     assert run_py(chief, f"events[{name!r}][-1]") == ["acquire", state(chief, name)[3], term + 1]
 
 
+# Whether the kit's close fires beforeunload, as a user's close does: Marionette's window close
+# does; Playwright's page.close() (unless run_before_unload=True) and WebKitWebDriver's do not.
+CLOSE_FIRES_BEFOREUNLOAD = {"chromium": False, "firefox": True, "webkit": False}
+
+
+def test_a_closed_leader_hands_over_before_its_pagehide_where_the_close_fires_beforeunload(
+        tabs, open_page, name, pytabby_engine):
+    """An observer hears the leader's pagehide (its first listener, which Firefox delivers) and the
+    successor's acquire, in the order they were posted: the acquire first where the close fires
+    beforeunload (Firefox's pagehide comes 8-13 ms after it), else the pagehide."""
+    observer = open_page("/raw.html")
+    observer.evaluate("""(name) => {
+        window.heard = [];
+        new BroadcastChannel("order-" + name).onmessage = (e) => window.heard.push(e.data);
+    }""", name)
+    pages = tabs(2)
+    for page in pages:
+        page.evaluate("""(name) => {
+            const order = new BroadcastChannel("order-" + name);
+            addEventListener("pagehide", () => order.postMessage("pagehide"));
+        }""", name)
+    start_electors(pages, name, before_start=f"""
+import js
+order = js.BroadcastChannel.new("order-{name}")
+electors[{name!r}].on("acquire", lambda ev: order.postMessage("acquire"))
+""")
+    chief = wait_for_single_leader(pages, name)
+    observer.wait_for("() => window.heard.length === 1")  # the first leader's acquire
+    other = pages[1] if chief is pages[0] else pages[0]
+    chief.close()
+    wait_py(other, f"electors[{name!r}].is_leader")
+    observer.wait_for("() => window.heard.length === 3")
+    expected = (["acquire", "pagehide"] if CLOSE_FIRES_BEFOREUNLOAD[pytabby_engine.name]
+                else ["pagehide", "acquire"])
+    assert observer.evaluate("() => window.heard") == ["acquire", *expected]
+
+
 def test_without_web_locks_start_raises_a_clear_error(tabs, name):
     (page,) = tabs(1)
     page.evaluate("() => Object.defineProperty(navigator, 'locks', {value: undefined, configurable: true})")
