@@ -68,7 +68,16 @@ class Target:
         return bool(compare(round(self.value, 6), self.limit))
 
     def __str__(self) -> str:
-        return f"{self.what} {self.value:.3g} {self.op} {self.limit:g}: {'met' if self.met else 'MISSED'}"
+        return f"{self.what} {self._shown()} {self.op} {self.limit:g}: {'met' if self.met else 'MISSED'}"
+
+    def _shown(self) -> str:
+        """The value to three digits, or to as many more as it takes for the printed number to be
+        judged as the value is (1.0004 <= 1 is missed: not "1 <= 1: MISSED")."""
+        for digits in range(3, 7):
+            shown = f"{self.value:.{digits}g}"
+            if Target(self.what, float(shown), self.limit, self.op).met == self.met:
+                return shown
+        return repr(round(self.value, 6))
 
 
 @dataclass
