@@ -19,7 +19,6 @@ class LeaderLock:
         self._hold: LockHold | None = None
         self._probe: asyncio.Future[None] | None = None  # referenced while it runs
         self._check: asyncio.Future[None] | None = None  # likewise
-        self._line: asyncio.Future[None] | None = None  # likewise
 
     def request(self, *, steal: bool, on_granted: Callable[[], None], on_lost: Callable[[], None]) -> None:
         """Ask for the lock (the previous request must have been released)."""
@@ -55,10 +54,7 @@ class LeaderLock:
 
     def check_line(self, on_result: Callable[[bool], None]) -> None:
         """Ask the browser whether another request waits for the leader lock; ``on_result(awaited)``."""
-        self._line = asyncio.ensure_future(self._check_line(on_result))
-
-    async def _check_line(self, on_result: Callable[[bool], None]) -> None:
-        on_result(await self._platform.locks.is_awaited(self.name))
+        self._platform.locks.check_awaited(self.name, on_result)
 
     def try_takeover(self, on_result: Callable[[bool], None]) -> None:
         """If the leader lock is held, try the takeover lock: one follower at a time wins it."""

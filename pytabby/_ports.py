@@ -56,8 +56,9 @@ class LockManager(Protocol):
 
     async def is_held(self, name: str) -> bool: ...
 
-    async def is_awaited(self, name: str) -> bool:
-        """Whether a request for ``name`` waits in line (``navigator.locks.query()``'s pending)."""
+    def check_awaited(self, name: str, on_result: Callable[[bool], None]) -> None:
+        """``on_result(awaited)``: whether a request for ``name`` waits in line (``navigator.locks.query()``'s
+        pending; False if the query fails). In a microtask, not an asyncio task: the page may be unloading."""
         ...
 
     async def is_mine(self, name: str) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import js
-from pyodide.ffi import JsException
+from pyodide.ffi import JsException, create_once_callable
 
 from .._ports import LockHold
 from ..errors import LockError
@@ -77,6 +77,14 @@ class BrowserLockHold:
             self._abort.abort()  # withdraws a request still waiting in line
 
 
+# Answered from the promise's reaction (a microtask), not through asyncio: Pyodide's loop runs on
+# setTimeout (each hop clamped, more so in a background tab), and the answer is wanted before the
+# page's pagehide.
+_check_awaited = js.Function.new("locks", "name", "callback", """
+    locks.query().then((snapshot) => callback(snapshot.pending.some((lock) => lock.name === name)),
+                       () => callback(false));""")
+
+
 class BrowserLocks:
     def __init__(self) -> None:
         self._locks = js.navigator.locks
@@ -118,12 +126,8 @@ class BrowserLocks:
     async def is_held(self, name: str) -> bool:
         return any(lock.name == name for lock in await self._held())
 
-    async def is_awaited(self, name: str) -> bool:
-        try:
-            snapshot = await self._locks.query()
-        except JsException as exc:
-            raise lock_error("navigator.locks.query() failed", exc) from exc
-        return any(lock.name == name for lock in snapshot.pending)
+    def check_awaited(self, name: str, on_result: Callable[[bool], None]) -> None:
+        _check_awaited(self._locks, name, create_once_callable(lambda awaited: on_result(bool(awaited))))
 
     async def is_mine(self, name: str) -> bool:
         held = await self._held()

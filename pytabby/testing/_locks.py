@@ -96,8 +96,9 @@ class _FakeLocks:
     async def is_held(self, name: str) -> bool:
         return name in self._tab.browser._locks.holders
 
-    async def is_awaited(self, name: str) -> bool:
-        return bool(self._tab.browser._locks.queues.get(name))
+    def check_awaited(self, name: str, on_result: Callable[[bool], None]) -> None:
+        locks = self._tab.browser._locks
+        current_loop().call_soon(lambda: self._tab.run(on_result, bool(locks.queues.get(name))))
 
     async def is_mine(self, name: str) -> bool:
         holder = self._tab.browser._locks.holders.get(name)
