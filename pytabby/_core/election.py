@@ -221,6 +221,9 @@ class ElectionState:
             return []
         self.role = "candidate"
         self.last_heard = now
+        # Messages to a frozen or cached page are lost: the leader it knew (or heard take over at
+        # its beforeunload) is learned again, so the next announcement is a "change" its app hears.
+        self.leader_id = None
         return self._queue()
 
     def leaving(self) -> list[Effect]:

@@ -149,6 +149,15 @@ def test_a_lone_leaving_leader_keeps_leading():
     assert (state.role, state.leader_id, state.in_line) == ("leader", "a", True)
 
 
+def test_a_resumed_follower_learns_the_leader_again_and_hears_change():
+    follower = candidate()
+    assert follower.heard("b", 4, 1.0) == [Emit("change", "b", 4)]
+    follower.suspend(2.0)
+    follower.resume(9.0)
+    assert follower.leader_id is None
+    assert follower.heard("b", 4, 9.5) == [Emit("change", "b", 4)]  # what it missed while away is asked anew
+
+
 def test_leaving_changes_nothing_for_a_follower_or_a_suspended_tab():
     follower = candidate()
     assert follower.leaving() == []
