@@ -54,9 +54,9 @@ class KitPage:
     def wait_for_timeout(milliseconds: float) -> None:
         time.sleep(milliseconds / 1000)
 
-    def close(self) -> None:
-        if self._tab is not None:
-            self._tab.close()
+    def close(self) -> float | None:
+        """When the close command left for the browser (``time.time()``), after the kit's own work."""
+        return None if self._tab is None else self._tab.close()
 
     def is_closed(self) -> bool:
         return self._tab is None or self._tab.closed

@@ -32,6 +32,16 @@ def wait_for_single_leader(pages, key):
     return wait_for_leader(pages, f"electors[{key!r}]")
 
 
+def open_observer(open_page, channel):
+    """A plain JS page that keeps every message on ``channel``, in arrival order, in ``window.heard``."""
+    observer = open_page("/raw.html")
+    observer.evaluate("""(channel) => {
+        window.heard = [];
+        new BroadcastChannel(channel).onmessage = (e) => window.heard.push(e.data);
+    }""", channel)
+    return observer
+
+
 def test_exactly_one_of_four_tabs_leads(tabs, name):
     pages = tabs(4)
     start_electors(pages, name)
@@ -195,11 +205,7 @@ def test_a_closed_leader_hands_over_before_its_pagehide_where_the_close_fires_be
     """An observer hears the leader's pagehide (its first listener, which Firefox delivers) and the
     successor's acquire, in the order they were posted: the acquire first where the close fires
     beforeunload (Firefox's pagehide comes 8-13 ms after it), else the pagehide."""
-    observer = open_page("/raw.html")
-    observer.evaluate("""(name) => {
-        window.heard = [];
-        new BroadcastChannel("order-" + name).onmessage = (e) => window.heard.push(e.data);
-    }""", name)
+    observer = open_observer(open_page, "order-" + name)
     pages = tabs(2)
     for page in pages:
         page.evaluate("""(name) => {
@@ -248,11 +254,7 @@ def test_churn_close_the_leader_and_open_a_tab_every_round_never_two_leaders(tab
     its pagehide (measured: a handler's later BroadcastChannel posts lost in 17 of 20 closes). Its
     leadership then ends at the test's close call, which must come before the next ``acquire``.
     """
-    audit = open_page("/raw.html")
-    audit.evaluate("""(name) => {
-        window.audit = [];
-        new BroadcastChannel("audit-" + name).onmessage = (e) => window.audit.push(e.data);
-    }""", name)
+    audit = open_observer(open_page, "audit-" + name)
     pages = tabs(3)
     audited = f"""
 import js
@@ -268,12 +270,12 @@ electors[{name!r}].on_all(lambda ev: audit.postMessage(to_js([ev.type, electors[
         (fresh,) = tabs(1)
         start_electors([fresh], name, before_start=audited)
         live.remove(chief)
-        audit.evaluate("(tab) => window.audit.push(['close', tab, null, performance.timeOrigin + performance.now()])",
+        audit.evaluate("(tab) => window.heard.push(['close', tab, null, performance.timeOrigin + performance.now()])",
                        state(chief, name)[3])
         chief.close()
         live.append(fresh)
     wait_for_single_leader(live, name)
-    log = audit.evaluate("() => window.audit")
+    log = audit.evaluate("() => window.heard")
     audit.close()
     if pytabby_engine.name != "firefox":
         log.sort(key=lambda entry: entry[3])

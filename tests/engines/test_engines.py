@@ -195,9 +195,11 @@ def test_closing_the_leader_tab_hands_over_to_one_of_the_others(
     start_electors(booted, name)
     chief, _, term = single_leader(booted, name)
     rest = [tab for tab in booted if tab is not chief]
-    closed_at = time.time()
-    chief.close()
+    before = time.time()
+    closed_at = chief.close()
+    assert closed_at is not None and before <= closed_at <= time.time()
     assert chief.closed
+    assert chief.close() is None  # closed already: nothing sent
     successor, _, new_term = single_leader(rest, name)
     assert new_term == term + 1
     hand_over = py(successor, f"acquired[{name!r}]") - closed_at

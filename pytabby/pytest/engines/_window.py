@@ -178,18 +178,21 @@ class WindowTab:
             self._driver.switch(self._handle)
             Path(path).write_bytes(self._driver.screenshot_png())
 
-    def close(self) -> None:
+    def close(self) -> float | None:
         if self._closed:
-            return
+            return None
         try:  # kept for a failed test's report: the window's log goes with it
             self._last_console = self.console()
         except Exception:
             pass  # a page that cannot answer any more leaves the log read before
         self._closed = True
         with self._lock:
-            if self._handle in self._driver.window_handles():
-                self._driver.switch(self._handle)
-                self._driver.close_window()
+            if self._handle not in self._driver.window_handles():
+                return None
+            self._driver.switch(self._handle)
+            sent_at = time.time()
+            self._driver.close_window()
+            return sent_at
 
     @property
     def closed(self) -> bool:

@@ -73,8 +73,13 @@ class Tab(Protocol):
 
     def screenshot(self, path: Path) -> None: ...
 
-    def close(self) -> None:
-        """Close the tab as a user would (pagehide and unload run). Idempotent."""
+    def close(self) -> float | None:
+        """Close the tab as a user would (pagehide and unload run).
+
+        Returns the ``time.time()`` at which the close command left for the browser, after the
+        kit's own work (reading the console for reports, picking the window): the start of
+        anything timed from the close. ``None`` when the tab was closed already.
+        """
         ...
 
     @property

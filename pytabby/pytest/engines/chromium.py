@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -105,9 +106,12 @@ class ChromiumTab:
     def screenshot(self, path: Path) -> None:
         self._page.screenshot(path=path)
 
-    def close(self) -> None:
-        if not self._page.is_closed():
-            self._page.close()  # pagehide and unload run, as when a user closes the tab
+    def close(self) -> float | None:
+        if self._page.is_closed():
+            return None
+        sent_at = time.time()
+        self._page.close()  # pagehide and unload run, as when a user closes the tab
+        return sent_at
 
     @property
     def closed(self) -> bool:
