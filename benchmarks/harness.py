@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.request import Request, urlopen
 
-from pytabby.pytest.pages import RUN_PY_JS
+from pytabby.pytest.pages import RUN_PY_JS, STARTUP_TRAPPED_JS
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW_JS = "(performance.timeOrigin + performance.now())"
@@ -174,16 +174,34 @@ class Bench:
 
     def py_pages(self, count: int, *, plain: bool = False) -> list[Any]:
         pages: list[Any] = []
+        url = self._url("/playground.html", plain)
         while len(pages) < count:  # a few at a time: twenty tabs compiling wasm at once starve each other
             group = [self.context.new_page() for _ in range(min(BOOT_GROUP, count - len(pages)))]
             for page in group:
-                page.goto(self._url("/playground.html", plain), wait_until="commit")
-            for page in group:
-                page.wait_for_function("() => window.pytabbyReady !== undefined", timeout=BOOT_TIMEOUT_MS)
-                page.evaluate("async () => { await window.pytabbyReady; }")  # its value (Pyodide) is not data
+                page.goto(url, wait_until="commit")
+            for index, page in enumerate(group):
+                try:
+                    self._wait_booted(page)
+                except Exception:
+                    if page.evaluate(STARTUP_TRAPPED_JS) is not True:
+                        raise
+                    # WebKitGTK's wasm engine now and then fails Pyodide's own startup, before any
+                    # page code runs: one fresh tab in its place, as the test kit's tabs() does.
+                    print(f"a tab's Pyodide startup failed in the browser's wasm engine; booting {url} once more",
+                          flush=True)
+                    self.results.samples.setdefault("startup_traps_replaced", []).append(url)
+                    page.close()
+                    page = group[index] = self.context.new_page()
+                    page.goto(url, wait_until="commit")
+                    self._wait_booted(page)
                 run_py(page, "import js, asyncio")
             pages += group
         return pages
+
+    @staticmethod
+    def _wait_booted(page: Any) -> None:
+        page.wait_for_function("() => window.pytabbyReady !== undefined", timeout=BOOT_TIMEOUT_MS)
+        page.evaluate("async () => { await window.pytabbyReady; }")  # its value (Pyodide) is not data
 
     def _url(self, path: str, plain: bool) -> str:
         return f"{self.plain_base}{path}" if plain else f"{self.base}{path}"

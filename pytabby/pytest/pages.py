@@ -53,7 +53,7 @@ _BOOT_ERROR = """() => (window.pytabbySettled && window.pytabbySettled.error)
 # Pyodide's own startup failed in the browser, before any page code ran: its WebAssembly trapped,
 # or its first import found the interpreter's memory corrupt (both seen in WebKitGTK, in tabs
 # whose neighbours booted the same files).
-_STARTUP_TRAPPED = """() => Boolean(window.pytabbyBoot && window.pytabbyBoot.failedAt === "loading-pyodide"
+STARTUP_TRAPPED_JS = """() => Boolean(window.pytabbyBoot && window.pytabbyBoot.failedAt === "loading-pyodide"
     && (window.pytabbyBoot.wasmTrap || window.pytabbyBoot.error.startsWith("Failed to import _pyodide_core")))"""
 _STATUS = """async () => {
     const entry = performance.getEntriesByType("navigation")[0];
@@ -191,7 +191,7 @@ def wait_booted(tab: Tab, settings: Settings) -> None:
     error = tab.evaluate(_BOOT_ERROR)
     if error is not None:
         raise BootError(f"{page} failed to boot (HTTP {_status(tab)}): {error}{console_tail(tab)}",
-                        startup_trapped=tab.evaluate(_STARTUP_TRAPPED) is True)
+                        startup_trapped=tab.evaluate(STARTUP_TRAPPED_JS) is True)
 
 
 def _wait(tab: Tab, script: str, timeout: float, failure: Callable[[], BootError]) -> None:

@@ -93,7 +93,7 @@ def test_the_boot_script_says_which_stage_failed_and_whether_the_wasm_engine_tra
         module = f"export async function loadPyodide() {{ throw {error}; }}"
         page.page.route("**/dist/pyodide.mjs", functools.partial(fulfill, body=module))
         boot = page.evaluate(_BOOT, failure)
-        engines_fault = page.evaluate(pages._STARTUP_TRAPPED)
+        engines_fault = page.evaluate(pages.STARTUP_TRAPPED_JS)
         page.page.unroute("**/dist/pyodide.mjs")
         page.evaluate("() => location.reload()")  # a fresh module map for the next failure
         page.wait_for("() => document.readyState === 'complete' && window.pytabbyBoot === undefined")

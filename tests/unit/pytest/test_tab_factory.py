@@ -31,7 +31,7 @@ class BootedTab:
     def evaluate(self, script: str, arg: Any = None) -> Any:
         if script == pages._BOOT_ERROR:
             return self.error
-        if script == pages._STARTUP_TRAPPED:
+        if script == pages.STARTUP_TRAPPED_JS:
             return self.trapped
         if script == pages._STATUS:
             return 200
