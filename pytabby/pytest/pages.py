@@ -52,8 +52,10 @@ _BOOT_ERROR = """() => (window.pytabbySettled && window.pytabbySettled.error)
     || (window.pytabbyBoot && window.pytabbyBoot.error) || null"""
 # Pyodide's own startup failed in the browser, before any page code ran: its WebAssembly trapped,
 # or its first import found the interpreter's memory corrupt (both seen in WebKitGTK, in tabs
-# whose neighbours booted the same files).
-STARTUP_TRAPPED_JS = """() => Boolean(window.pytabbyBoot && window.pytabbyBoot.failedAt === "loading-pyodide"
+# whose neighbours booted the same files). On a PyScript page that startup is PyScript's, while
+# the boot script waits for it.
+STARTUP_TRAPPED_JS = """() => Boolean(window.pytabbyBoot
+    && ["loading-pyodide", "waiting-pyscript"].includes(window.pytabbyBoot.failedAt)
     && (window.pytabbyBoot.wasmTrap || window.pytabbyBoot.error.startsWith("Failed to import _pyodide_core")))"""
 _STATUS = """async () => {
     const entry = performance.getEntriesByType("navigation")[0];

@@ -5,7 +5,8 @@
 // A plain page: boots Pyodide from /dist/ (made by `python -m pytabby dist`), installs pytabby
 // (and loads `data-packages="a b"`) and runs `data-run="app.py"` if given. A PyScript page (it has a
 // <script type="py">; put this line after PyScript's core.js): installs pytabby into PyScript's own
-// Pyodide before the page's scripts run (so the config needs no `packages`). Either way it sets
+// Pyodide before the page's scripts run (so the config needs no `packages`); an error or unhandled
+// rejection on such a page before its Python has run fails the boot. Either way it sets
 // `window.pyodide`, `window.pytabbyReady` (a promise of the Pyodide API, settled when the page's
 // Python has run; on a PyScript page whose Python all runs in workers, null),
 // `window.pytabbyBoot = {stage, error, failedAt, wasmTrap}` (on an error: the
@@ -135,7 +136,13 @@ async function bootPyScript() {
     }
   }));
   const done = new Promise((resolve) => addEventListener("py:all-done", resolve, { once: true }));
-  const failed = new Promise((_, reject) => addEventListener("error", (e) => reject(e.error ?? new Error(e.message)), { once: true }));
+  // An error on the page fails the boot; so does an unhandled rejection: PyScript leaves a failed
+  // interpreter load (a wasm trap in Pyodide's startup, a missing pyodide.mjs) unhandled, and the
+  // page would wait forever.
+  const failed = new Promise((_, reject) => {
+    addEventListener("error", (e) => reject(e.error ?? new Error(e.message)), { once: true });
+    addEventListener("unhandledrejection", (e) => reject(e.reason), { once: true });
+  });
   const pyodide = await Promise.race([interpreter, failed]);
   window.pyodide = pyodide;
   await Promise.race([done, failed]);

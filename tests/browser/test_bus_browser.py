@@ -566,17 +566,18 @@ def test_plain_pyodide_page_runs_the_bus(tabs, shared_tabs, name):
     assert page.evaluate("() => document.querySelector('#tab-id').innerText").startswith("tab-")
 
 
-def test_pyscript_page_gets_pytabby_from_the_boot_line_without_micropip_and_talks_to_other_tabs(open_page, shared_tabs):
-    """Its config names no packages: the boot script installs pytabby before the page's Python runs."""
+def test_pyscript_page_gets_pytabby_from_the_boot_line_without_micropip_and_talks_to_other_tabs(tabs, shared_tabs):
+    """Its config names no packages: the boot script installs pytabby before the page's Python runs.
+
+    Booted by the kit, which waits for the page's Python to have run, says why a boot failed, and
+    opens the page once more when the browser's wasm engine trapped in Pyodide's startup.
+    """
     open_bus(shared_tabs[:1], "pyscript-demo")
-    page = open_page("/pyscript-example.html")
-    try:
-        page.wait_for("() => document.querySelector('#status').dataset.ready === 'yes'", timeout=120)
-        wait_py(shared_tabs[0], "any(m[0] == 'pyscript-hello' for m in seen['pyscript-demo'])")
-        assert page.evaluate("() => window.pytabbyBoot.stage") == "ready"
-        assert page.evaluate("() => pyodide.runPython(\"import sys; 'micropip' in sys.modules\")") is False
-    finally:
-        page.close()
+    (page,) = tabs(1, url="/pyscript-example.html")
+    assert page.evaluate("() => document.querySelector('#status').dataset.ready") == "yes"
+    wait_py(shared_tabs[0], "any(m[0] == 'pyscript-hello' for m in seen['pyscript-demo'])")
+    assert page.evaluate("() => window.pytabbyBoot.stage") == "ready"
+    assert page.evaluate("() => pyodide.runPython(\"import sys; 'micropip' in sys.modules\")") is False
 
 
 def test_micropip_installs_the_wheel_from_its_url(open_page):

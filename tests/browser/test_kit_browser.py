@@ -87,22 +87,47 @@ def test_the_boot_script_says_which_stage_failed_and_whether_the_wasm_engine_tra
     an ordinary error.
     """
     page = routed_page(open_page, pytabby_engine.name)
-    for failure, error in [("trap", 'new WebAssembly.RuntimeError("Out of bounds memory access")'),
-                           ("corrupt", 'new Error("Failed to import _pyodide_core\\nImportError: cannot import name")'),
-                           ("other", 'new TypeError("no wasm here")')]:
-        module = f"export async function loadPyodide() {{ throw {error}; }}"
+    for failure, module in FAILING_PYODIDE_MODULES.items():
         page.page.route("**/dist/pyodide.mjs", functools.partial(fulfill, body=module))
         boot = page.evaluate(_BOOT, failure)
         engines_fault = page.evaluate(pages.STARTUP_TRAPPED_JS)
         page.page.unroute("**/dist/pyodide.mjs")
         page.evaluate("() => location.reload()")  # a fresh module map for the next failure
         page.wait_for("() => document.readyState === 'complete' && window.pytabbyBoot === undefined")
-        assert boot["stage"] == "error"
-        assert boot["failedAt"] == "loading-pyodide"
-        assert boot["wasmTrap"] is (failure == "trap")
-        assert boot["error"].startswith({"trap": "Out of bounds memory access", "other": "no wasm here",
-                                         "corrupt": "Failed to import _pyodide_core\nImportError"}[failure])
-        assert engines_fault is (failure != "other")  # what makes the kit reopen the page once
+        assert_startup_failure(boot, engines_fault, failure, stage="loading-pyodide")
+
+
+def test_a_pyscript_page_whose_interpreter_fails_to_start_reports_it_instead_of_waiting(open_page, pytabby_engine,
+                                                                                         pytabby_server):
+    """PyScript leaves a failed interpreter load unhandled: the boot script fails the boot with it.
+
+    Pyodide's module, PyScript's interpreter on the page, is swapped as in the test above.
+    """
+    page = routed_page(open_page, pytabby_engine.name)
+    for failure, module in FAILING_PYODIDE_MODULES.items():
+        page.page.route("**/dist/pyodide.mjs", functools.partial(fulfill, body=module))
+        page.page.goto(pytabby_server + "/pyscript-example.html")
+        page.wait_for("() => window.pytabbyBoot !== undefined && window.pytabbyBoot.stage === 'error'")
+        boot = page.evaluate("() => window.pytabbyBoot")
+        engines_fault = page.evaluate(pages.STARTUP_TRAPPED_JS)
+        page.page.unroute("**/dist/pyodide.mjs")
+        assert_startup_failure(boot, engines_fault, failure, stage="waiting-pyscript")
+
+
+FAILING_PYODIDE_MODULES = {
+    failure: f"export async function loadPyodide() {{ throw {error}; }}"
+    for failure, error in [("trap", 'new WebAssembly.RuntimeError("Out of bounds memory access")'),
+                           ("corrupt", 'new Error("Failed to import _pyodide_core\\nImportError: cannot import name")'),
+                           ("other", 'new TypeError("no wasm here")')]}
+
+
+def assert_startup_failure(boot: dict, engines_fault: bool, failure: str, *, stage: str) -> None:
+    assert boot["stage"] == "error"
+    assert boot["failedAt"] == stage
+    assert boot["wasmTrap"] is (failure == "trap")
+    assert boot["error"].startswith({"trap": "Out of bounds memory access", "other": "no wasm here",
+                                     "corrupt": "Failed to import _pyodide_core\nImportError"}[failure])
+    assert engines_fault is (failure != "other")  # what makes the kit reopen the page once
 
 
 # The page's Python globals by name, and which modules Pyodide's installer would have imported.
