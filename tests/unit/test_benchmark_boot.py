@@ -38,7 +38,6 @@ class FakePage:
         self.closed = True
 
 
-
 class FakeContext:
     def __init__(self, failures: list[str | None]) -> None:
         self.failures = failures
