@@ -91,7 +91,14 @@ class Timer(Protocol):
 
 
 class Clock(Protocol):
-    def now_ms(self) -> float: ...
+    def now_ms(self) -> float:
+        """Milliseconds since the epoch, the clock every tab of the browser shares."""
+        ...
+
+    def burst_ms(self) -> float:
+        """``now_ms()`` read at the least cost per reading in a tight loop (each message of a burst).
+        Neither reading runs back: none is before one either gave first."""
+        ...
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> Timer: ...
 

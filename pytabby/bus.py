@@ -72,6 +72,7 @@ class TabBus(Closeable):
         self._malformed = 0
         self._coalesce = coalesce
         self._now_ms = platform.clock.now_ms
+        self._burst_ms = platform.clock.burst_ms
         self._batch_writer = JsonBatchWriter(self._tab_id)
         # The burst being batched, posted at the turn's end: its envelopes as JSON text while JSON
         # carries every payload exactly, else as objects (one list at a time, in order).
@@ -134,7 +135,7 @@ class TabBus(Closeable):
         """Send to every tab, this one included; ``TypeError`` (nothing sent) for a bad payload."""
         if self._closed:
             self._check_open("publish")
-        ts = self._now_ms()
+        ts = self._burst_ms() if self._batching else self._now_ms()
         seq = self._seq
         tab_id = self._tab_id
         if self._batching:

@@ -212,7 +212,7 @@ def test_a_burst_reaches_js_as_one_json_batch_as_encode_json_batch_builds_it(sha
 import json
 from pytabby._core.envelope import JsonBatchWriter, encode, encode_json_batch
 bus = buses[{name!r}]
-bus._now_ms = lambda: 1795000000000.1235
+bus._now_ms = bus._burst_ms = lambda: 1795000000000.1235
 sent = [bus.publish("burst", payload) for payload in [1, 2, {{"k": [1.5, None, "\u00e9"]}}, -0.0, "x", True]]
 writer = JsonBatchWriter(bus.tab_id)
 lone = encode("burst", 1, tab_id=bus.tab_id, ts=sent[0].ts, seq=sent[0].seq)
@@ -238,7 +238,7 @@ from pytabby._browser.channel import BATCH_TEXT_AS_BYTES
 from pytabby._browser.ffi import LONG_TEXT
 from pytabby._core.envelope import JsonBatchWriter, encode_json_batch, json_batch_text
 bus = buses[{name!r}]
-bus._now_ms = lambda: 1795000000000.5
+bus._now_ms = bus._burst_ms = lambda: 1795000000000.5
 sent = [bus.publish("long", {{"i": i, "text": "\\u00e9\\"<>" * 40}}) for i in range(40)]
 writer = JsonBatchWriter(bus.tab_id)
 items = [writer.item(m.type, m.payload, m.ts, m.seq) for m in sent[1:]]
@@ -258,7 +258,7 @@ def test_a_whole_float_arrives_as_an_int_alone_and_as_a_float_in_a_burst(shared_
     open_bus(shared_tabs[:2], name)
     run_py(shared_tabs[0], f"""
 bus = buses[{name!r}]
-bus._now_ms = lambda: 1795000000000.5  # the clock stands still: after the first, every publish is in the burst
+bus._now_ms = bus._burst_ms = lambda: 1795000000000.5  # the clock stands still: after the first, every publish is in the burst
 for payload in (1.0, 2, 3.0):
     bus.publish("f", payload)
 """)
@@ -614,3 +614,19 @@ ts = buses[{name!r}].publish('t').ts
 [before, ts, now()]
 """)
     assert before - 1 <= ts <= after + 1  # performance.now() is coarsened to 0.1 ms here
+
+
+def test_a_bursts_timestamps_are_the_shared_clocks_and_never_run_back(shared_tabs, name):
+    """A burst's messages read time.monotonic() anchored to the shared clock (a lone one reads the
+    shared clock itself); the anchor is taken again with each batch's post, every 500 messages."""
+    open_bus(shared_tabs[:1], name)
+    before, stamps, after = run_py(shared_tabs[0], f"""
+import js
+now = lambda: js.performance.timeOrigin + js.performance.now()
+bus = buses[{name!r}]
+before = now()
+stamps = [bus.publish('t', i).ts for i in range(1600)]
+[before, stamps, now()]
+""")
+    assert all(earlier <= later for earlier, later in zip(stamps, stamps[1:]))
+    assert before - 1 <= stamps[0] and stamps[-1] <= after + 1
