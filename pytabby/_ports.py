@@ -129,10 +129,13 @@ class Platform(Protocol):
         ...
 
     def open_channel(
-        self, name: str, on_message: Callable[[Any], None], on_bad_message: Callable[[str], None]
+        self, name: str, on_message: Callable[[Any], None], on_bad_message: Callable[[str], None],
+        on_fields: Callable[[str, Any, str, float, int], None],
     ) -> Channel:
         """Open the BroadcastChannel ``name``: ``on_message(data)`` per message from other tabs,
-        ``on_bad_message(reason)`` for one that could not be read."""
+        ``on_bad_message(reason)`` for one that could not be read. A port that checks a lone
+        envelope's fields as ``decode`` would may hand them over instead, its payload a value:
+        ``on_fields(type, payload, tab_id, ts, seq)``."""
         ...
 
     def connect(self, url: str, protocols: list[str] | None, listener: SocketListener) -> Socket:

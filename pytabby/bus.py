@@ -24,8 +24,8 @@ import math
 from typing import Any, TypedDict, Unpack
 
 from ._core.buffer import Overflow, check_buffer_args
-from ._core.envelope import (CheckedFields, JsonBatchWriter, Message, batch_item, check_message, checked_message,
-                             decode_all, decode_checked, encode_batch)
+from ._core.envelope import (JsonBatchWriter, Message, batch_item, check_message, checked_message, decode_all,
+                             encode_batch)
 from ._ports import Platform
 from ._closeable import Closeable
 from ._runtime import default_platform
@@ -83,7 +83,7 @@ class TabBus(Closeable):
         self._flush_pending = False
         self._last_publish_ms = -math.inf
         self._batching = False  # in a burst: what is published now waits for the turn's end
-        self._channel = platform.open_channel(channel, self._on_raw, self._on_unreadable)
+        self._channel = platform.open_channel(channel, self._on_raw, self._on_unreadable, self._on_fields)
         self._closed = False
 
     def __repr__(self) -> str:
@@ -219,10 +219,17 @@ class TabBus(Closeable):
         return self._streams.open(None if type is None else (lambda message: message.type == type),
                                   buffer, overflow)
 
-    def _on_raw(self, raw: Any) -> None:
-        if type(raw) is CheckedFields:  # a lone message as pytabby sends it: nothing left to decode
-            self._deliver(decode_checked(raw))
+    def _on_fields(self, type: str, payload: Any, tab_id: str, ts: float, seq: int) -> None:
+        """A lone message whose fields the edge checked (``Platform.open_channel``): nothing left to
+        decode, and no call that is not needed, as a message after a pause pays each cold."""
+        if self._closed:
             return
+        message = checked_message(type, payload, tab_id, float(ts), seq)  # JS hands an integral ts as int
+        self._handlers.emit(type, message)
+        if self._streams.count:
+            self._streams.push(message)
+
+    def _on_raw(self, raw: Any) -> None:
         emit, streams = self._handlers.emit, self._streams
         for item in decode_all(raw):
             if self._closed:

@@ -25,8 +25,8 @@ from typing import Any
 import js
 from pyodide.ffi import JsException
 
-from .._core.envelope import (BATCH_TYPE, MAX_DEPTH, PROTOCOL_VERSION, CheckedFields, JsonBatchText, JsonRunsText,
-                              JsonText, json_batch_text, lone_envelope, plain_json)
+from .._core.envelope import (BATCH_TYPE, MAX_DEPTH, PROTOCOL_VERSION, JsonBatchText, JsonRunsText, JsonText,
+                              json_batch_text, lone_envelope, plain_json)
 from .._core.safe_json import loads_checked
 from .ffi import FATAL, LONG_TEXT, Proxies, bound, cross_text, text_of, to_js_value, to_py_value, uint8_array
 
@@ -198,7 +198,8 @@ _MAX_SAFE_INT = 2**53 - 1  # JS's Number.MAX_SAFE_INTEGER
 
 
 class BrowserChannel:
-    def __init__(self, name: str, on_message: Callable[[Any], None], on_bad_message: Callable[[str], None]) -> None:
+    def __init__(self, name: str, on_message: Callable[[Any], None], on_bad_message: Callable[[str], None],
+                 on_fields: Callable[[str, Any, str, float, int], None]) -> None:
         self._proxies = Proxies()
         self._channel = js.BroadcastChannel.new(name)
         self._post_object = bound(self._channel, "postMessage")
@@ -206,15 +207,16 @@ class BrowserChannel:
         self._post_json_batch = _json_batch_poster(self._channel, PROTOCOL_VERSION, BATCH_TYPE)
         self._post_json_batch_bytes = (_json_batch_from_bytes_poster(self._channel, PROTOCOL_VERSION, BATCH_TYPE)
                                        if BATCH_TEXT_AS_BYTES else None)
-        on_scalar_fields = self._proxies.create(lambda *fields: on_message(CheckedFields(fields)))
-        on_fields = self._proxies.create(lambda type, payload_text, tab_id, ts, seq: on_message(
-            CheckedFields((type, loads_checked(text_of(payload_text)), tab_id, ts, seq))))
+        # The receiver's own callback, no frame between: each costs a lone message 2-3 µs (cold, Firefox).
+        on_scalar_fields = self._proxies.create(on_fields)
+        on_json_fields = self._proxies.create(lambda type, payload_text, tab_id, ts, seq: on_fields(
+            type, loads_checked(text_of(payload_text)), tab_id, ts, seq))
         on_text = self._proxies.create(lambda text: on_message(JsonText(text_of(text))))
         on_batch = self._proxies.create(lambda text: on_message(JsonBatchText(text_of(text))))
         on_runs = self._proxies.create(lambda text: on_message(JsonRunsText(text_of(text))))
         on_value = self._proxies.create(lambda data: _receive_value(data, on_message, on_bad_message))
         self._listeners = {
-            "message": _listener(on_scalar_fields, on_fields, on_text, on_batch, on_runs, on_value, PROTOCOL_VERSION,
+            "message": _listener(on_scalar_fields, on_json_fields, on_text, on_batch, on_runs, on_value, PROTOCOL_VERSION,
                                  BATCH_TYPE, MAX_DEPTH, cross_text),
             "messageerror": self._proxies.create(lambda event: on_bad_message("message could not be deserialized")),
         }

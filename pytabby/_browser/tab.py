@@ -111,9 +111,9 @@ class BrowserPlatform:
         # A microtask: asyncio's call_soon is a clamped setTimeout here (~1-4 ms per hop).
         MICROTASKS.defer(callback)
 
-    def open_channel(self, name: str, on_message: Callable[[Any], None],
-                     on_bad_message: Callable[[str], None]) -> BrowserChannel:
-        return BrowserChannel(name, on_message, on_bad_message)
+    def open_channel(self, name: str, on_message: Callable[[Any], None], on_bad_message: Callable[[str], None],
+                     on_fields: Callable[[str, Any, str, float, int], None]) -> BrowserChannel:
+        return BrowserChannel(name, on_message, on_bad_message, on_fields)
 
     def connect(self, url: str, protocols: list[str] | None, listener: SocketListener) -> BrowserSocket:
         from .websocket import BrowserSocket

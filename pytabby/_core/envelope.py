@@ -56,13 +56,6 @@ class JsonRunsText(str):
     payload's JSON exactly as the batch did (so it parses to the same values), nested as deep."""
 
 
-class CheckedFields(tuple[str, Any, str, float, int]):
-    """``(type, payload, tab_id, ts, seq)`` of one envelope whose fields the receiving edge already
-    checked as ``decode`` would (a lone message as pytabby writes it), its payload already a value:
-    a JSON scalar as it came, anything else parsed from JSON text the edge found nested within
-    ``MAX_DEPTH``."""
-
-
 @dataclass(frozen=True, slots=True)
 class Message:
     """One bus message as every tab sees it; ``ts`` is milliseconds since the epoch."""
@@ -356,12 +349,6 @@ def _decode_runs(text: JsonRunsText) -> list[Message | MalformedEnvelopeError]:
             message.__class__ = Message
             append(message)
     return items
-
-
-def decode_checked(fields: CheckedFields) -> Message:
-    """The message of fields the edge checked."""
-    message_type, payload, tab_id, ts, seq = fields
-    return checked_message(message_type, payload, tab_id, float(ts), seq)  # JS hands an integral ts as int
 
 
 def _decode_or_error(raw: Any, trusted_payload: bool) -> Message | MalformedEnvelopeError:

@@ -56,8 +56,9 @@ class FakeTab:
     def defer(self, callback: Callable[[], None]) -> None:
         current_loop().call_soon(self.run, callback)
 
-    def open_channel(self, name: str, on_message: Callable[[Any], None],
-                     on_bad_message: Callable[[str], None]) -> _FakeChannel:
+    def open_channel(self, name: str, on_message: Callable[[Any], None], on_bad_message: Callable[[str], None],
+                     on_fields: Callable[[str, Any, str, float, int], None]) -> _FakeChannel:
+        # Every message reaches on_message as its clone, whose checks decode() makes.
         channel = _FakeChannel(self, name, on_message)
         self.browser._channels.add(channel)
         return channel

@@ -3,7 +3,7 @@ import logging
 
 import pytest
 
-from pytabby import BufferOverflowError, ClosedError, TabBus, create_bus
+from pytabby import BufferOverflowError, ClosedError, Message, TabBus, create_bus
 from pytabby.testing import FakeBrowser
 
 
@@ -335,7 +335,7 @@ async def test_a_burst_leaves_as_json_text_until_a_payload_json_cannot_carry_the
 
     a, b = open_buses(cluster, 2)
     wires, seen = [], []
-    browser.open_tab().open_channel("app", wires.append, print)
+    browser.open_tab().open_channel("app", wires.append, print, print)
     b.subscribe_all(lambda m: seen.append(m.payload))
     bursts = [[0, 1, b"\x02", 3, 2**60, b"\x05"], [10, 11, {"k": [12]}, b"\x0d"]]
     for burst in bursts:
@@ -391,3 +391,31 @@ async def test_use_after_close_raises_closed_error(cluster, browser, call):
     bus.close()
     with pytest.raises(ClosedError, match="after close"):
         call(bus)
+
+
+async def test_fields_the_edge_checked_reach_handlers_and_streams_as_a_message_until_close(browser):
+    # The browser's JS listener checks a lone envelope's fields and hands them over through
+    # open_channel's on_fields; the fake's channel delivers clones, so the callback is called here
+    # as that listener calls it.
+    tab = browser.open_tab()
+    handed = []
+    open_channel = tab.open_channel
+
+    def keep_on_fields(name, on_message, on_bad_message, on_fields):
+        handed.append(on_fields)
+        return open_channel(name, on_message, on_bad_message, on_fields)
+
+    tab.open_channel = keep_on_fields
+    bus = TabBus("app", platform=tab)
+    seen = []
+    bus.subscribe("t", seen.append)
+    stream = bus.stream()
+    (on_fields,) = handed
+    on_fields("t", {"a": [1]}, "tab-js", 2, 3)  # JS hands an integral ts as int
+    assert seen == [Message("t", {"a": [1]}, "tab-js", 2.0)]
+    assert (type(seen[0].ts), seen[0].seq) == (float, 3)
+    assert await stream.get() is seen[0]
+    bus.close()
+    on_fields("t", 1, "tab-js", 4, 5)  # a message already on its way when the bus closed
+    assert len(seen) == 1
+    assert [message async for message in stream] == []

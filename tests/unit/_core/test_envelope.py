@@ -361,10 +361,3 @@ def test_a_json_batch_text_from_the_edge_that_is_not_a_list_of_envelopes_is_repo
     assert not_json.reason == "a JSON batch that is not valid JSON"
     assert not_a_list.reason == "a batch's payload must be a list"
 
-
-def test_fields_the_edge_checked_become_a_message_with_a_float_ts():
-    from pytabby._core.envelope import CheckedFields, decode_checked
-
-    message = decode_checked(CheckedFields(("t", {"a": [1]}, "tab", 2, 3)))  # JS hands an integral ts as int
-    assert message == Message("t", {"a": [1]}, "tab", 2.0)
-    assert (type(message.ts), message.seq) == (float, 3)
