@@ -207,7 +207,7 @@ class BrowserChannel:
         self._post_json_batch = _json_batch_poster(self._channel, PROTOCOL_VERSION, BATCH_TYPE)
         self._post_json_batch_bytes = (_json_batch_from_bytes_poster(self._channel, PROTOCOL_VERSION, BATCH_TYPE)
                                        if BATCH_TEXT_AS_BYTES else None)
-        # The receiver's own callback, no frame between: each costs a lone message 2-3 µs (cold, Firefox).
+        # The receiver's own callback: a frame between would cost a lone message 2-3 µs (cold, Firefox).
         on_scalar_fields = self._proxies.create(on_fields)
         on_json_fields = self._proxies.create(lambda type, payload_text, tab_id, ts, seq: on_fields(
             type, loads_checked(text_of(payload_text)), tab_id, ts, seq))

@@ -360,4 +360,3 @@ def test_a_json_batch_text_from_the_edge_that_is_not_a_list_of_envelopes_is_repo
     (not_a_list,) = decode_all(JsonBatchText('{"type": "t"}'))
     assert not_json.reason == "a JSON batch that is not valid JSON"
     assert not_a_list.reason == "a batch's payload must be a list"
-
