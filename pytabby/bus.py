@@ -135,10 +135,11 @@ class TabBus(Closeable):
         """Send to every tab, this one included; ``TypeError`` (nothing sent) for a bad payload."""
         if self._closed:
             self._check_open("publish")
-        ts = self._burst_ms() if self._batching else self._now_ms()
+        batching = self._batching  # read once: it picks the clock and the path
+        ts = self._burst_ms() if batching else self._now_ms()
         seq = self._seq
         tab_id = self._tab_id
-        if self._batching:
+        if batching:
             if check_message(type, payload) and not self._burst_objects:
                 texts = self._burst_texts
                 texts.append(self._batch_writer.item(type, payload, ts, seq))
