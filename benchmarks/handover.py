@@ -2,6 +2,8 @@
 
 All tabs open and settle first, then the leader is closed ``trials`` times in a row: booting a
 Pyodide tab between trials would put seconds of wasm compilation into the figure.
+Pyodide tabs are warmed up first, as an app's tabs are by the time one closes (``warm_up``); the
+same trials in tabs that have only booted are reported beside the target's.
 A trial starts when the close command leaves for the browser: in Firefox and WebKit the test
 kit's work before it (reading the window's console for reports, picking the window) took 3-15 ms.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from .harness import NOW_JS, NOW_PY, Bench, Row, Target, names, p50, pct, run_py, summary
 
@@ -18,7 +21,32 @@ from .harness import NOW_JS, NOW_PY, Bench, Row, Target, names, p50, pct, run_py
 # runs the browser's own reclaim never handed a closed Pyodide tab's lock on (raw JS contender).
 STUCK_AFTER_MS = 30_000
 LABELS = {"web_locks": "raw Web Locks", "web_locks_pyodide_tabs": "raw Web Locks in Pyodide tabs",
-          "broadcast_channel": "broadcast-channel", "pytabby": "pytabby"}
+          "broadcast_channel": "broadcast-channel", "pytabby": "pytabby",
+          "pytabby_just_booted": "pytabby in tabs just booted"}
+# Tabs that have only booted and started their electors keep the engine's background workers busy
+# through the first trials: in Chromium (21 tabs) 0.1-0.23 s of CPU on the renderers'
+# ThreadPoolForeground threads (V8's compile and GC workers; the main threads idle) in each of the
+# first ~10 trials, spread over every follower, and none later, while the successor's grant waits
+# for a core (trials up to 217 ms). An app's tabs have run a while before one closes: once every
+# tab has joined the line, each publishes WARM_UP_MESSAGES on a bus every tab hears. (The same
+# messages before the tabs joined: four runs of 20 trials had a trial of 89-219 ms in three;
+# after: 4-25 ms at most in four.)
+WARM_UP_MESSAGES = 20
+WARM_UP_GAP_S = 0.003  # lone messages, each received on its own, as an app's are
+
+_WARM_UP_OPEN = """
+from pytabby import create_bus
+warm_up_bus = create_bus(CHANNEL)
+js.window.warmUpHeard = 0
+def warm_up_heard(message):
+    js.window.warmUpHeard += 1
+warm_up_bus.subscribe("warm-up", warm_up_heard)
+"""
+_WARM_UP_SEND = f"""
+for term in range({WARM_UP_MESSAGES}):
+    warm_up_bus.publish("warm-up", {{"term": term, "leader": warm_up_bus.tab_id}})
+    await asyncio.sleep({WARM_UP_GAP_S})
+"""
 
 _JS_LOCK_LEADER = """(key) => {
     window.acquiredAt = 0;
@@ -58,6 +86,7 @@ def run(bench: Bench) -> None:
         "web_locks_pyodide_tabs": lambda: _trials(bench, trials, None, _JS_LOCK_LEADER),
         "broadcast_channel": lambda: _trials(bench, trials, "/bench/broadcast-channel.html", _BC_LEADER),
         "pytabby": lambda: _trials(bench, trials, None, _PYTABBY_LEADER, python=True),
+        "pytabby_just_booted": lambda: _trials(bench, trials, None, _PYTABBY_LEADER, python=True, warm=False),
     }
     samples: dict[str, list[float]] = {}
     stuck: list[str] = []
@@ -72,8 +101,8 @@ def run(bench: Bench) -> None:
     notes = [f"{LABELS[key]}: trial {len(samples[key]) + 1} never acquired within {STUCK_AFTER_MS / 1000:g} s "
              f"(its {len(samples[key])} trials before it kept)" for key in stuck]
     flags = [note for key, note in zip(stuck, notes) if key == "pytabby"]
-    mine, bc, locks, heavy = (samples[key] for key in ("pytabby", "broadcast_channel", "web_locks",
-                                                        "web_locks_pyodide_tabs"))
+    mine, bc, locks, heavy, cold = (samples[key] for key in ("pytabby", "broadcast_channel", "web_locks",
+                                                              "web_locks_pyodide_tabs", "pytabby_just_booted"))
     # A contender stuck at its first trial has no samples: each ratio and target is kept when the
     # contenders it compares have samples, and the note says why the others are left out.
     parts = []
@@ -83,6 +112,8 @@ def run(bench: Bench) -> None:
         parts.append(f"p50 {p50(mine) / p50(locks):.2f}x raw Web Locks")
     if mine and heavy:
         parts.append(f"p99 {pct(mine, 0.99) / pct(heavy, 0.99):.2f}x raw Web Locks in Pyodide tabs")
+    if mine and cold:
+        parts.append(f"p99 {pct(mine, 0.99) / pct(cold, 0.99):.2f}x in tabs just booted")
     ratio = "; ".join(parts) or "-"
     targets = [Target("p99 ms", pct(mine, 0.99), 30.0)] if mine else []
     if mine and bc:
@@ -91,7 +122,8 @@ def run(bench: Bench) -> None:
         f"leader hand-over, page.close() -> acquire, {trials} trials",
         _summary(mine),
         f"raw Web Locks {_summary(locks)}; raw Web Locks in Pyodide tabs {_summary(heavy)}; "
-        f"broadcast-channel {_summary(bc)}" + "".join(f"; {note}" for note in notes),
+        f"broadcast-channel {_summary(bc)}; pytabby in tabs just booted (reported) {_summary(cold)}"
+        + "".join(f"; {note}" for note in notes),
         ratio,
         targets,
         flags,
@@ -102,8 +134,9 @@ def _summary(samples: list[float]) -> str:
     return summary(samples) if samples else "no trial completed"
 
 
-def _trials(bench: Bench, trials: int, url: str | None, setup: str, python: bool = False) -> list[float]:
-    """``url`` None: Pyodide tabs; ``python``: ``setup`` is Python, else JS."""
+def _trials(bench: Bench, trials: int, url: str | None, setup: str, python: bool = False,
+            warm: bool = True) -> list[float]:
+    """``url`` None: Pyodide tabs, warmed up unless not ``warm``; ``python``: ``setup`` is Python, else JS."""
     key = f"ho-{next(names)}"
     pages = bench.py_pages(trials + 1) if url is None else bench.raw_pages(trials + 1, url)
     for page in pages:  # joined in order, so the lock queue is the page order
@@ -113,6 +146,8 @@ def _trials(bench: Bench, trials: int, url: str | None, setup: str, python: bool
             page.evaluate(setup, key)
         if page is pages[0]:
             page.wait_for_function("() => window.acquiredAt > 0")
+    if url is None and warm:
+        warm_up(pages, f"warm-up-{key}")
     bench.settle(pages[0])
     samples: list[float] = []
     try:
@@ -131,3 +166,16 @@ def _trials(bench: Bench, trials: int, url: str | None, setup: str, python: bool
     finally:
         bench.close(pages)
     return samples
+
+
+def warm_up(pages: list[Any], channel: str) -> None:
+    """Every tab publishes ``WARM_UP_MESSAGES`` on ``channel``; back when every tab heard all of them."""
+    for page in pages:
+        run_py(page, _WARM_UP_OPEN.replace("CHANNEL", repr(channel)))
+    for page in pages:
+        run_py(page, _WARM_UP_SEND)
+    everyone = WARM_UP_MESSAGES * len(pages)  # a bus hears its own tab's messages too
+    for page in pages:
+        page.wait_for_function(f"() => window.warmUpHeard === {everyone}", polling=20)
+    for page in pages:
+        run_py(page, "warm_up_bus.close()")
