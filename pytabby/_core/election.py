@@ -166,6 +166,11 @@ class ElectionState:
         self.in_line = True
         return [RequestLock()]
 
+    def _let_go(self) -> list[Effect]:
+        """A leader's last effects, after its ``lose``: the release hands over, so it comes first;
+        the resign post only tells the followers sooner than the next leader's announcement."""
+        return [Release(), self._post("resign")]
+
     def _step_down(self, now: float) -> list[Effect]:
         """Leader -> candidate; the next leader gets a full liveness timeout."""
         self.role = "candidate"
@@ -210,10 +215,10 @@ class ElectionState:
         self._check("suspend")
         if self.role == "suspended":
             return []
-        effects: list[Effect] = [*self._step_down(now), self._post("resign")] if self.is_leader else []
+        effects: list[Effect] = [*self._step_down(now), *self._let_go()] if self.is_leader else [Release()]
         self.role = "suspended"
         self.in_line = False
-        return [*effects, Release()]
+        return effects
 
     def resume(self, now: float) -> list[Effect]:
         self._check("resume")
@@ -244,7 +249,7 @@ class ElectionState:
         if not (awaited and self.is_leader):
             return []
         self.in_line = False
-        return [*self._step_down(now), self._post("resign"), Release()]
+        return [*self._step_down(now), *self._let_go()]
 
     def stop(self) -> list[Effect]:
         self._check("stop")
@@ -255,8 +260,7 @@ class ElectionState:
         self.checking, self.claim = False, None
         if self.leader_id == self.tab_id:
             self.leader_id = None
-        effects: list[Effect] = [Emit("lose", None, self.term), self._post("resign")] if was_leader else []
-        return [*effects, Release()]
+        return [Emit("lose", None, self.term), *self._let_go()] if was_leader else [Release()]
 
     # -- messages ------------------------------------------------------------
 
