@@ -178,7 +178,6 @@ class LeaderElector(_LeaderEvents):
         if self.started:
             return self
         self._platform.locks  # raises LeaderElectionUnavailable before anything starts
-        self._teardown()  # what a pagehide left for its microtask, if this start came first
         self._bus = TabBus(self._lock.name, tab_id=self._tab_id, platform=self._platform)
         for kind in WIRE_TYPES:
             self._bus.subscribe(kind, self._on_wire)

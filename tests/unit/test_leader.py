@@ -89,18 +89,6 @@ async def test_a_leader_at_pagehide_releases_the_lock_before_it_tears_down(clust
     assert electors[1].is_leader and electors[1].term == 2
 
 
-async def test_a_start_before_the_pagehide_teardown_ran_replaces_what_the_teardown_would_close(cluster, browser):
-    (only,) = cluster.electors(1)
-    await browser.settle()
-    tab = cluster.tab_of(only)
-    tab.dispatch_lifecycle("pagehide")
-    only.start()
-    tab.run_microtasks()
-    await browser.settle()
-    assert only.is_leader and only.term == 2
-    assert browser.open_channel_names() == ["pytabby:leader:k"]
-
-
 async def test_a_crashed_leader_without_pagehide_also_hands_over(cluster, browser):
     electors = cluster.electors(2)
     await browser.settle()
