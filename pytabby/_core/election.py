@@ -166,11 +166,6 @@ class ElectionState:
         self.in_line = True
         return [RequestLock()]
 
-    def _let_go(self) -> list[Effect]:
-        """A leader's last effects, after its ``lose``: the release hands over, so it comes first;
-        the resign post only tells the followers sooner than the next leader's announcement."""
-        return [Release(), self._post("resign")]
-
     def _step_down(self, now: float) -> list[Effect]:
         """Leader -> candidate; the next leader gets a full liveness timeout."""
         self.role = "candidate"
@@ -215,10 +210,10 @@ class ElectionState:
         self._check("suspend")
         if self.role == "suspended":
             return []
-        effects: list[Effect] = [*self._step_down(now), *self._let_go()] if self.is_leader else [Release()]
+        effects: list[Effect] = [*self._step_down(now), self._post("resign")] if self.is_leader else []
         self.role = "suspended"
         self.in_line = False
-        return effects
+        return [*effects, Release()]
 
     def resume(self, now: float) -> list[Effect]:
         self._check("resume")
@@ -249,7 +244,7 @@ class ElectionState:
         if not (awaited and self.is_leader):
             return []
         self.in_line = False
-        return [*self._step_down(now), *self._let_go()]
+        return [*self._step_down(now), self._post("resign"), Release()]
 
     def stop(self) -> list[Effect]:
         self._check("stop")
@@ -260,7 +255,8 @@ class ElectionState:
         self.checking, self.claim = False, None
         if self.leader_id == self.tab_id:
             self.leader_id = None
-        return [Emit("lose", None, self.term), *self._let_go()] if was_leader else [Release()]
+        effects: list[Effect] = [Emit("lose", None, self.term), self._post("resign")] if was_leader else []
+        return [*effects, Release()]
 
     # -- messages ------------------------------------------------------------
 

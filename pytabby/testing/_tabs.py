@@ -3,7 +3,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +27,6 @@ class FakeTab:
         self.closed = False
         self.frozen = False
         self._frozen_backlog: list[Callable[[], None]] = []
-        self._microtasks: deque[Callable[[], None]] = deque()
         self._ids = itertools.count(1)
         self._lifecycle: list[Callable[[str, bool], None]] = []
         self.sockets: list[_FakeSocket] = []
@@ -56,19 +54,7 @@ class FakeTab:
         return self.tab_id if suffix == 1 else f"{self.tab_id}.{suffix}"
 
     def defer(self, callback: Callable[[], None]) -> None:
-        # A microtask: a later loop step, or sooner when the tab closes, as a browser runs the
-        # microtasks a pagehide listener queued before the page goes.
-        self._microtasks.append(callback)
-        current_loop().call_soon(self._run_microtask)
-
-    def _run_microtask(self) -> None:
-        if self._microtasks:  # else close_tab ran it already
-            self.run(self._microtasks.popleft())
-
-    def run_microtasks(self) -> None:
-        """Run every deferred callback now, those they defer included."""
-        while self._microtasks:
-            self.run(self._microtasks.popleft())
+        current_loop().call_soon(self.run, callback)
 
     def open_channel(self, name: str, on_message: Callable[[Any], None], on_bad_message: Callable[[str], None],
                      on_fields: Callable[[str, Any, str, float, int], None]) -> _FakeChannel:
@@ -126,7 +112,6 @@ class FakeBrowser:
             if beforeunload:
                 tab.dispatch_lifecycle("beforeunload", False)
             tab.dispatch_lifecycle("pagehide", False)
-            tab.run_microtasks()
         tab.closed = True
         for channel in [c for c in self._channels if c.tab is tab]:
             channel.close()

@@ -72,23 +72,6 @@ async def test_a_lone_leader_keeps_leading_through_beforeunload(cluster, browser
     assert only.is_leader and events == []  # a download link or a cancelled unload costs it nothing
 
 
-async def test_a_leader_at_pagehide_releases_the_lock_before_it_tears_down(cluster, browser):
-    """The release leaves a browser tab only when the pagehide listener's task reaches its
-    microtasks: the teardown waits for one, so it does not hold the next tab back."""
-    electors = cluster.electors(2)
-    await browser.settle()
-    events = record(electors[0])
-    tab = cluster.tab_of(electors[0])
-    tab.dispatch_lifecycle("pagehide")
-    assert events == [("lose", None, 1)] and not electors[0].started
-    assert browser.lock_holder("pytabby:leader:k") is cluster.tab_of(electors[1])
-    assert browser.open_channel_names() == ["pytabby:leader:k"] * 2  # the leader's bus not closed yet
-    tab.run_microtasks()
-    assert browser.open_channel_names() == ["pytabby:leader:k"]
-    await browser.settle()
-    assert electors[1].is_leader and electors[1].term == 2
-
-
 async def test_a_crashed_leader_without_pagehide_also_hands_over(cluster, browser):
     electors = cluster.electors(2)
     await browser.settle()

@@ -124,7 +124,7 @@ def test_losing_the_lock_steps_down_and_queues_again():
 
 def test_suspend_lets_go_and_resume_queues_again():
     state = leader("a")
-    assert state.suspend(2.0) == [Emit("lose", None, 1), Release(), Post("resign", 1, None)]
+    assert state.suspend(2.0) == [Emit("lose", None, 1), Post("resign", 1, None), Release()]
     assert state.suspend(2.5) == []
     assert state.tick(100.0) == []  # a suspended tab takes nothing over
     assert state.resume(9.0) == [RequestLock()]
@@ -135,7 +135,7 @@ def test_suspend_lets_go_and_resume_queues_again():
 def test_a_leaving_leader_hands_over_when_another_tab_waits_and_the_next_tick_queues_again():
     state = leader("a")
     assert state.leaving() == [CheckLine()]
-    assert state.line_checked(True, 2.0) == [Emit("lose", None, 1), Release(), Post("resign", 1, None)]
+    assert state.line_checked(True, 2.0) == [Emit("lose", None, 1), Post("resign", 1, None), Release()]
     assert (state.role, state.leader_id, state.in_line) == ("candidate", None, False)
     assert state.leaving() == []  # no longer leading: nothing more to hand over
     assert state.tick(2.5) == [RequestLock()]  # the page stayed
@@ -170,7 +170,7 @@ def test_leaving_changes_nothing_for_a_follower_or_a_suspended_tab():
 
 
 def test_stop_of_a_leader_emits_lose_and_resigns():
-    assert leader("a").stop() == [Emit("lose", None, 1), Release(), Post("resign", 1, None)]
+    assert leader("a").stop() == [Emit("lose", None, 1), Post("resign", 1, None), Release()]
     assert candidate().stop() == [Release()]
 
 
