@@ -4,7 +4,8 @@ for every tab of an app, held by the leader tab.
 Only the leader (a ``LeaderElector`` on the key) opens the socket; each server
 frame reaches every tab, the leader included, once and in order. Any tab's
 ``send`` goes to the leader in that tab's order and stays queued in the sending
-tab until the leader has written it, so a leader that dies loses nothing.
+tab until the leader knows the server has it (the pong to a later heartbeat
+ping), so a leader that dies loses nothing.
 Exactly once while the leader lives; at least once across a leader's death.
 ``send_confirmed`` waits for the server itself to confirm, across reconnects and
 leader changes. A heartbeat (``Heartbeat``, on by default) replaces a connection

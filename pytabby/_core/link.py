@@ -10,9 +10,10 @@ in order.
 
 A tab's ``send`` enters its ``Outbox`` and is posted to the leader, whose
 ``Forwarder`` writes it (``Write``) once the socket is open, and posts an ack
-once the socket's ``bufferedAmount`` shows it has left the tab (``ReadBuffer``,
-``CheckBuffer`` -> ``buffered``; see ``link_lead``); the tab keeps it until
-that ack. On a leader change every tab posts its outbox again, so nothing
+once the server is known to have it: the pong to a ping written after it, or,
+from a server that answers no ping, the socket's ``bufferedAmount`` showing it
+left the tab (``ReadBuffer``, ``CheckBuffer`` -> ``buffered``; see
+``link_lead``); the tab keeps it until that ack. On a leader change every tab posts its outbox again, so nothing
 unacknowledged is lost (see ``routing``). Requests
 and confirmed sends also wait in ``Awaiting`` for their answer and follow its
 resend rule: written on a connection that closed unanswered, they are sent

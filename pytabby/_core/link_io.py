@@ -108,7 +108,9 @@ class Heartbeat:
     late, and a quiet server that answers is not dropped. ``ping(n)`` makes the
     n-th ping frame; ``is_pong(data)`` says whether a frame answers one (it is
     then not delivered). The default suits the project's server: an ``echo``
-    request with a ``pytabby-ping:`` id.
+    request with a ``pytabby-ping:`` id. Pongs are also the leader's proof that
+    the server has what it wrote before the ping, so a server answers pings in
+    the order they came; one that answers none gets acks by ``bufferedAmount``.
     """
 
     interval: float = 5.0

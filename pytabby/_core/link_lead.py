@@ -4,14 +4,24 @@ It owns the WebSocket (one ``Connection`` object per attempt), the ``Forwarder``
 that writes every tab's sends, the frame numbering and the heartbeat. The link
 decides when it may act (its transition table); this only acts.
 
-A send is acknowledged once it has left the tab: ``WebSocket.send`` only
-buffers, and the browser drops that buffer when it tears the tab down, or
-silently when the socket is already closing. So each write's end is counted in
-UTF-8 bytes, as ``bufferedAmount`` counts them, and the socket's
-``bufferedAmount`` tells how many bytes of this connection have left: every
-write ending within them is acknowledged. It is read right after each flush's
-writes (``ReadBuffer``: what earlier flushes wrote has usually left by then),
-and on a timer while a write waits (``CheckBuffer``).
+A send is acknowledged once the server has it. With a heartbeat the proof is
+a pong: the server answers pings in order on one TCP stream, so the answer to
+a ping written after a send means the send arrived. A flush's writes are
+followed by a ping when none is out (one a round trip while sends flow), and
+each pong acknowledges what was written before its ping. Leaving the tab is
+not enough: a browser whose network process is behind (busy, or stopped) has
+taken the bytes out of ``bufferedAmount`` and still loses them when the
+leader's tab closes, and a follower would have forgotten them.
+
+A server that answers no ping within two heartbeat intervals (or no heartbeat)
+gets the weaker proof: ``bufferedAmount``. ``WebSocket.send`` only buffers, and
+the browser drops that buffer when it tears the tab down, or silently when the
+socket is already closing. So each write's end is counted in UTF-8 bytes, as
+``bufferedAmount`` counts them, and the socket's ``bufferedAmount`` tells how
+many bytes of this connection have left: every write ending within them is
+acknowledged. It is read right after each flush's writes (``ReadBuffer``: what
+earlier flushes wrote has usually left by then), and on a timer while a write
+waits (``CheckBuffer``).
 """
 
 from __future__ import annotations
@@ -59,6 +69,11 @@ class Leadership:
         self._unconfirmed: deque[int] = deque()  # the byte offset where each unacknowledged send ends
         self._checking = False  # a CheckBuffer is due
         self._idle_checks = 0  # checks in a row that found nothing new had left
+        # Pong acks, per connection: None until the server answers a ping (or is judged not to).
+        self._pongs_prove: bool | None = None if heartbeat else False
+        self._confirmed = 0  # sends acknowledged on this connection
+        self._pings_out: deque[int] = deque()  # per unanswered ping: how many sends were written before it
+        self._pings_at_last_beat = 0
 
     def connect(self) -> None:
         self.retry_at = None
@@ -76,7 +91,16 @@ class Leadership:
         """A frame arrived: the connection lives. Whether it is a server frame (not a pong)."""
         self._heard_at = now
         self._unanswered_since = None
-        return self._heartbeat is None or not self._heartbeat.is_pong(data)
+        if self._heartbeat is None or not self._heartbeat.is_pong(data):
+            return True
+        if self._pongs_prove is False:  # judged not to answer: a late pong is not in step with the pings
+            return False
+        self._pongs_prove = True
+        if self._pings_out:
+            self._confirm(self._pings_out.popleft() - self._confirmed)
+        if self._unconfirmed and not self._pings_out:
+            self._ping()
+        return False
 
     def beat(self, now: float) -> bool:
         """The heartbeat at ``now``: False if the connection was silent too long (it is then dropped)."""
@@ -91,8 +115,10 @@ class Leadership:
             self._ping_at = now
             if self._unanswered_since is None:
                 self._unanswered_since = now
-            self._pings += 1
-            self._write(beat.ping(self._pings))
+            if self._pongs_prove is None and self._pings_at_last_beat:  # unanswered for an interval
+                self._ack_by_buffer()
+            self._ping()
+            self._pings_at_last_beat = self._pings
         self.schedule_tick(now)
         return True
 
@@ -118,13 +144,17 @@ class Leadership:
         self._emit(RetryAfter(delay))
 
     def flush(self) -> None:
-        """Write what is queued; it is acknowledged once ``buffered`` shows it left."""
+        """Write what is queued; it is acknowledged by the pong to a later ping, or once
+        ``buffered`` shows it left (see the module's docstring)."""
         if self.connection is None:
             return
         writes = self.forwarder.take()
         for write in writes:
             self._unconfirmed.append(self._write(write.data))
-        if writes and len(self._unconfirmed) > len(writes):  # earlier writes wait: they may have left
+        if self._pongs_prove is not False:
+            if writes and not self._pings_out:
+                self._ping()
+        elif writes and len(self._unconfirmed) > len(writes):  # earlier writes wait: they may have left
             self._emit(ReadBuffer(self.connection, self._written_bytes))
         elif self._unconfirmed and not self._checking:
             self._check_buffer()
@@ -132,18 +162,19 @@ class Leadership:
     def buffered(self, amount: int, written: int | None = None) -> None:
         """The socket's ``bufferedAmount`` when the link had written ``written`` bytes (None: all it
         has written): acknowledge every write that has left, one ack per origin."""
+        if written is None:
+            self._checking = False
+        if self._pongs_prove is not False:
+            return
         gone = (self._written_bytes if written is None else written) - amount
         count = 0
-        while self._unconfirmed and self._unconfirmed[0] <= gone:
-            self._unconfirmed.popleft()
+        while count < len(self._unconfirmed) and self._unconfirmed[count] <= gone:
             count += 1
         if written is None:  # the timer's look: the next waits longer while nothing moves
-            self._checking = False
             self._idle_checks = 0 if count else self._idle_checks + 1
         elif count:
             self._idle_checks = 0
-        for origin, through in self.forwarder.confirm(count).items():
-            self._emit(Post("ack", {"origin": origin, "id": through}))
+        self._confirm(count)
         if self._unconfirmed and not self._checking:
             self._check_buffer()
 
@@ -155,6 +186,10 @@ class Leadership:
         self._unconfirmed.clear()
         self._checking = False
         self._idle_checks = 0
+        self._pongs_prove = None if self._heartbeat else False
+        self._confirmed = 0
+        self._pings_out.clear()
+        self._pings_at_last_beat = 0
 
     def drop(self, code: int, reason: str) -> None:
         connection = self.connection
@@ -162,6 +197,30 @@ class Leadership:
         self.retry_at = None
         if connection is not None:
             self._emit(CloseSocket(connection, code, reason))
+
+    def _confirm(self, count: int) -> None:
+        """Acknowledge the ``count`` oldest unacknowledged sends, one ack per origin."""
+        if count <= 0:
+            return
+        for _ in range(count):
+            self._unconfirmed.popleft()
+        self._confirmed += count
+        for origin, through in self.forwarder.confirm(count).items():
+            self._emit(Post("ack", {"origin": origin, "id": through}))
+
+    def _ping(self) -> None:
+        assert self._heartbeat is not None
+        self._pings += 1
+        self._write(self._heartbeat.ping(self._pings))
+        if self._pongs_prove is not False:
+            self._pings_out.append(self._confirmed + len(self._unconfirmed))
+
+    def _ack_by_buffer(self) -> None:
+        """This server answers no ping: from now on a send is acknowledged once it left the tab."""
+        self._pongs_prove = False
+        self._pings_out.clear()
+        if self._unconfirmed and not self._checking:
+            self._check_buffer()
 
     def _write(self, data: Data) -> int:
         """Write ``data`` on the connection; returns where it ends in the connection's bytes."""

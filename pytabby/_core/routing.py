@@ -5,10 +5,10 @@ its ``Outbox`` until the leader acknowledges it. A send travels to the leader
 as ``(origin, id, first_unacked, data)``. The leader's ``Forwarder`` writes a
 tab's sends in id order only: an id that arrives ahead of a gap waits, an id it
 has already sent is acknowledged again and not rewritten. A write is
-acknowledged only once the socket says it left (``confirm``, from
-``bufferedAmount``): a tab torn down, or a socket already closing, drops what
-it still buffers, and a write the connection lost goes out again on the next
-one (``unwrite``). Acks are cumulative and every tab sees them, so a follower
+acknowledged only once the leader knows the server has it (``confirm``, from a
+pong or ``bufferedAmount``; see ``link_lead``): a tab torn down drops what it
+or its network still holds, and a write the connection lost goes out again on
+the next one (``unwrite``). Acks are cumulative and every tab sees them, so a follower
 that becomes leader already knows how far each tab got. When the leader
 changes, each tab re-sends its whole outbox to the new leader: nothing is lost,
 and only a frame the dead leader sent but never acknowledged can reach the

@@ -3,6 +3,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
+from .._core.link_io import PING_PREFIX
 from .._core.link_lead import wire_size
 from .._core.requests import answer, confirm_id_of, confirmation, parse_request
 from .._loop import current_loop
@@ -20,16 +21,21 @@ class FakeServer:
     ``stalled`` makes it a stopped process: it reads nothing and sends nothing, sockets stay open.
     ``slow_network`` keeps what tabs send in their sockets' buffers (``bufferedAmount``) until
     ``transmit``; a tab closed meanwhile loses its buffer, as a browser tearing the tab down does.
+    ``network_behind`` takes what tabs send out of their buffers but holds it on the way until
+    ``transmit``: a tab closed meanwhile loses it too, as a browser whose network process is behind.
+    ``received`` is every frame but the shared socket's heartbeat pings (answered, counted in ``pings``).
     """
 
     def __init__(self) -> None:
         self.connections: list[_FakeSocket] = []
         self.peak_connections = 0
         self.received: list[str | bytes] = []
+        self.pings = 0
         self.refusing = False
         self.relay = True
         self.stalled = False
         self.slow_network = False
+        self.network_behind = False
         self._held: list[tuple[_FakeSocket, str | bytes]] = []
         self._clients: list[_FakeSocket] = []  # every socket that connected, closed ones too
 
@@ -46,8 +52,11 @@ class FakeServer:
         if self.stalled:
             self._held.append((socket, data))
             return
-        self.received.append(data)
         request = parse_request(data)
+        if request is not None and request.request_id.startswith(PING_PREFIX):
+            self.pings += 1
+        else:
+            self.received.append(data)
         if request is not None:
             reply = answer(request)
             if reply.text is not None:
@@ -80,7 +89,8 @@ class FakeServer:
             socket.push(data)
 
     def transmit(self) -> None:
-        """What waits in the tabs' socket buffers leaves them, in order (see ``slow_network``)."""
+        """What waits in the tabs' socket buffers, or on the way, arrives, in order (see ``slow_network``,
+        ``network_behind``)."""
         for socket in self._clients:
             socket.transmit()
 
@@ -110,6 +120,7 @@ class _FakeSocket:
         self.closing = False  # the server's close frame came; the close event has not yet
         self.closed = False
         self.buffer: list[str | bytes] = []  # sent, not yet left the tab (``slow_network``)
+        self.on_the_way: list[str | bytes] = []  # left the tab, not yet at the server (``network_behind``)
         self._buffered = 0
         tab.browser.server._accept(self)
 
@@ -137,20 +148,30 @@ class _FakeSocket:
         if self.closed or self.closing:
             return  # the browser discards it, still counted in bufferedAmount
         self.buffer.append(data)
-        if not self.tab.browser.server.slow_network:
-            self.transmit()
+        server = self.tab.browser.server
+        if not server.slow_network:
+            self._leave()
+            if not server.network_behind:
+                self.transmit()
 
     def transmit(self) -> None:
-        """What waits in this socket's buffer leaves the tab and reaches the server (even once closed:
+        """What waits in this socket's buffer, or on the way, reaches the server (even once closed:
         a close handshake follows the data)."""
-        sent, self.buffer = self.buffer, []
+        self._leave()
+        sent, self.on_the_way = self.on_the_way, []
         for data in sent:
-            self._buffered -= wire_size(data)
             self.tab.browser.server._receive(self, data)
 
+    def _leave(self) -> None:
+        left, self.buffer = self.buffer, []
+        for data in left:
+            self._buffered -= wire_size(data)
+        self.on_the_way.extend(left)
+
     def tear_down(self) -> None:
-        """The tab is gone: what its buffer still held never leaves."""
+        """The tab is gone: what its buffer still held, or its network had not sent, never arrives."""
         self.buffer = []
+        self.on_the_way = []
         self.close()
 
     def close(self, code: int = 1000, reason: str = "") -> None:

@@ -8,12 +8,14 @@ Times are wall-clock seconds: a tab stamps its state changes with ``Date.now()``
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
-from pytabby.pytest import Control, freeze, kill_leader, run_py, wait_for_leader, wait_py
+from pytabby.pytest import Control, Unsupported, freeze, kill_leader, run_py, wait_for_leader, wait_py
 
 
 pytestmark = [pytest.mark.faults, pytest.mark.browser]
@@ -212,6 +214,61 @@ burst_task = asyncio.ensure_future(burst())
     recovered = max(first_state(page, key, "open", killed) for page in followers) - killed
     lost, duplicates = lost_and_duplicates(numbered(Control(server.url, server.token).frames(), ids), 200)
     figures(recovery_s=round(recovered, 2), lost=lost, duplicates=duplicates)
+    assert lost == 0
+
+
+def network_process(engine) -> int:
+    """The pid of the browser's network service: Chromium's process that holds its WebSockets."""
+    if engine.name != "chromium":
+        raise Unsupported(f"{engine.name}'s network stack has no process of its own to stop here")
+    for proc in Path("/proc").iterdir():
+        try:
+            command = (proc / "cmdline").read_bytes()  # Chromium rewrites it: one line, spaces between
+        except OSError:  # not a process, or gone
+            continue
+        if b"--utility-sub-type=network.mojom.NetworkService" in command \
+                and f"--user-data-dir={engine.profile} ".encode() in command:
+            return int(proc.name)
+    raise AssertionError(f"no network service process for {engine.profile}")
+
+
+def test_a_leader_closed_while_its_browsers_network_is_stopped_loses_nothing(
+        tabs, pytabby_engine, server_process, figures, key):
+    """Sends that left the leader's tab (``bufferedAmount`` fell) but not its browser: the network
+    process is stopped (SIGSTOP) while they go, and the leader's tab closes before it resumes."""
+    server = server_process()
+    pages = tabs(4)
+    share(pages, server, key)
+    chief, followers = leader_and_followers(pages, key)
+    ids = [run_py(page, f"socks[{key!r}].tab_id") for page in followers]
+    network = network_process(pytabby_engine)
+    for page in followers:
+        run_py(page, f"""
+sent = 0
+async def burst():
+    global sent
+    for n in range(200):
+        socks[{key!r}].send(json.dumps({{'tab': socks[{key!r}].tab_id, 'n': n}}))
+        sent += 1
+        if n % 10 == 9:
+            await asyncio.sleep(0.01)
+burst_task = asyncio.ensure_future(burst())
+""")
+    wait_py(followers[0], "sent >= 60")
+    os.kill(network, signal.SIGSTOP)
+    try:
+        for page in followers:
+            wait_py(page, "sent == 200")  # the rest of the bursts reach the leader over the stopped network
+        waiting = sum(run_py(page, f"socks[{key!r}].pending") for page in followers)
+        closed = time.time()
+        chief.close()
+    finally:
+        os.kill(network, signal.SIGCONT)
+    for page in followers:
+        wait_py(page, f"socks[{key!r}].pending == 0 and socks[{key!r}].state == 'open'", timeout=60)
+    recovered = max(first_state(page, key, "open", closed) for page in followers) - closed
+    lost, duplicates = lost_and_duplicates(numbered(Control(server.url, server.token).frames(), ids), 200)
+    figures(unproven_at_close=waiting, recovery_s=round(recovered, 2), lost=lost, duplicates=duplicates)
     assert lost == 0
 
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from pytabby import ClosedError, QueueFullError, RequestError, create_shared_socket
+from pytabby import ClosedError, Heartbeat, QueueFullError, RequestError, create_shared_socket
 
 from .socket_kit import close_every_socket, inbox, share, tab_of  # noqa: F401 - the fixture is used by name
 
@@ -93,7 +93,7 @@ async def test_sends_acknowledged_by_the_old_leader_are_not_repeated(browser):
 
 
 async def test_a_send_still_in_the_closing_leaders_socket_buffer_is_not_acked_and_the_next_leader_sends_it(browser):
-    socks = share(browser, 3)
+    socks = share(browser, 3, heartbeat=None)  # the buffer's proof alone
     await browser.settle()
     browser.server.slow_network = True  # the leader's writes wait in its socket's buffer
     for n in range(5):
@@ -107,8 +107,8 @@ async def test_a_send_still_in_the_closing_leaders_socket_buffer_is_not_acked_an
     assert browser.server.received == [f"m{n}" for n in range(5)] and socks[2].pending == 0
 
 
-async def test_acks_follow_the_socket_buffer_as_the_network_takes_it(browser):
-    socks = share(browser, 2)
+async def test_without_a_heartbeat_acks_follow_the_socket_buffer_as_the_network_takes_it(browser):
+    socks = share(browser, 2, heartbeat=None)
     await browser.settle()
     browser.server.slow_network = True
     socks[1].send("a")
@@ -121,6 +121,32 @@ async def test_acks_follow_the_socket_buffer_as_the_network_takes_it(browser):
     browser.server.transmit()
     await browser.advance(0.1)
     assert browser.server.received == ["a", "b"] and socks[1].pending == 0
+
+
+async def test_a_send_that_left_the_closing_leaders_tab_but_not_its_network_is_sent_by_the_next_leader(browser):
+    socks = share(browser, 3)
+    await browser.settle()
+    browser.server.network_behind = True  # bufferedAmount falls, the bytes wait in the network process
+    for n in range(5):
+        socks[2].send(f"m{n}")
+    await browser.settle()
+    assert socks[2].pending == 5 and browser.server.received == [] and browser.server.pings == 0
+    browser.close_tab(tab_of(socks[0], browser))  # its network never sends them
+    browser.server.network_behind = False
+    await browser.settle()
+    assert socks[1].is_leader and socks[1].state == "open"
+    assert browser.server.received == [f"m{n}" for n in range(5)] and socks[2].pending == 0
+
+
+async def test_a_heartbeat_without_pongs_acks_what_left_the_tab_after_two_beats(browser):
+    unanswered = Heartbeat(interval=1.0, timeout=3.0, ping=lambda n: f"ping {n}", is_pong=lambda data: False)
+    socks = share(browser, 2, heartbeat=unanswered)  # the relay echoes each ping to the leader: alive
+    await browser.settle()
+    socks[1].send("a")
+    await browser.advance(1.9)
+    assert browser.server.received.count("a") == 1 and socks[1].pending == 1
+    await browser.advance(0.2)  # the second beat finds the first ping unanswered
+    assert socks[1].pending == 0 and socks[1].state == "open"
 
 
 async def test_sends_written_into_a_socket_the_server_is_closing_go_out_on_the_next_connection(browser):

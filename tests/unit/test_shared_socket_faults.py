@@ -119,8 +119,10 @@ async def test_a_silent_server_is_noticed_within_the_timeout_and_nothing_is_lost
     await browser.advance(3.0)
     assert {s.state for s in socks} == {"open"}
     received = [x for x in browser.server.received if not x.startswith("{")]
-    assert [x for x in received if x.startswith("b")] == ["b1", "b2"]
-    assert [x for x in received if x.startswith("c")] == ["c1", "c2"]
+    # b1 and c1 were read late, on resume; no pong proved it before the drop, so they go again:
+    # a duplicate, never a loss.
+    assert [x for x in received if x.startswith("b")] == ["b1", "b1", "b2"]
+    assert [x for x in received if x.startswith("c")] == ["c1", "c1", "c2"]
     assert all(s.pending == 0 for s in socks)
     print(f"\nsilent server: detected in {detection / 1000:.2f}s (timeout {beat.timeout}s), 0 lost")
 
@@ -140,7 +142,7 @@ async def test_a_confirmed_send_survives_a_leader_kill_and_is_confirmed_by_the_n
     browser.server.stalled = True  # written by the first leader, never confirmed
     confirmed = asyncio.ensure_future(socks[2].send_confirmed({"n": 1}))
     await browser.settle()
-    assert socks[2].pending == 0 and not confirmed.done()
+    assert socks[2].pending == 1 and not confirmed.done()  # written; no pong proves it arrived
     browser.close_tab(tab_of(socks[0], browser), pagehide=False)
     browser.server.resume()
     await browser.advance(6.5)  # the elector notices the dead leader, the next one connects
@@ -163,7 +165,8 @@ async def test_a_confirmed_send_is_sent_again_after_a_reconnect_and_can_time_out
     await browser.advance(1.5)
     await asyncio.wait_for(confirmed, 1)
     ids = [json.loads(x)["confirm_id"] for x in browser.server.received if "confirm_id" in x]
-    assert ids == [f"{socks[1].tab_id}-c1", f"{socks[1].tab_id}-c2", f"{socks[1].tab_id}-c1"]
+    # c2 timed out for its caller, and nothing proved it arrived: it is sent again too.
+    assert ids == [f"{socks[1].tab_id}-c1", f"{socks[1].tab_id}-c2", f"{socks[1].tab_id}-c1", f"{socks[1].tab_id}-c2"]
     assert socks[1].awaiting == 0
 
 

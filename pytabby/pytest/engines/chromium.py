@@ -210,6 +210,11 @@ class ChromiumEngine:
         """The Playwright ``BrowserContext`` every tab of this engine belongs to."""
         return self._context
 
+    @property
+    def profile(self) -> str:
+        """The browser's profile folder: every process of this browser names it on its command line."""
+        return self._profile
+
     def new_tab(self, url: str) -> ChromiumTab:
         self._opened += 1
         tab = ChromiumTab(self._context.new_page(), self._opened)

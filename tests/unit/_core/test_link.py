@@ -186,6 +186,46 @@ def test_a_leader_that_steps_down_never_acks_what_had_not_left_its_socket():
     assert link.lead is None
 
 
+def pong_to(ping: Write) -> str:
+    return answer(parse_request(ping.data)).text
+
+
+def test_with_a_heartbeat_a_send_is_acked_by_the_pong_to_a_ping_written_after_it():
+    link = make(heartbeat=BEAT)
+    connection = leading(link)
+    link.bus_message(SendMsg("tab-2", 1, 1, "m1"))
+    m1, ping = link.effects()
+    assert m1 == Write(connection, "m1") and parse_request(ping.data).op == "echo"
+    link.buffered(connection, 0)  # it left the tab: no proof that it arrived
+    link.bus_message(SendMsg("tab-2", 2, 1, "m2"))  # a ping is out: m2 waits for the next one
+    assert link.effects() == [Write(connection, "m2")]
+    link.server_frame(connection, pong_to(ping), 0.1)
+    ack, next_ping = link.effects()
+    assert ack == Post("ack", {"origin": "tab-2", "id": 1}) and isinstance(next_ping, Write)
+    assert parse_request(next_ping.data).request_id != parse_request(ping.data).request_id
+    link.server_frame(connection, pong_to(next_ping), 0.2)
+    assert link.effects() == [Post("ack", {"origin": "tab-2", "id": 2})]
+
+
+def test_a_server_that_answers_no_ping_for_two_beats_gets_acks_once_sends_leave_the_tab():
+    link = make(heartbeat=BEAT)
+    connection = leading(link)
+    link.bus_message(SendMsg("tab-2", 1, 1, "m1"))
+    first_ping = link.effects()[1]
+    link.buffered(connection, 0)
+    link.tick(5.0)  # the first beat: that ping has waited less than an interval
+    assert kinds(link.effects()) == ["Write", "TickAfter"]
+    link.server_frame(connection, "news", 9.0)  # alive, and answering no ping
+    link.effects()
+    link.tick(10.0)
+    assert kinds(link.effects()) == ["CheckBuffer", "Write", "TickAfter"]
+    link.buffered(connection, 0)
+    assert link.effects() == [Post("ack", {"origin": "tab-2", "id": 1})]
+    link.server_frame(connection, pong_to(first_ping), 10.1)  # late: not in step with the pings any more
+    link.bus_message(SendMsg("tab-2", 2, 1, "m2"))
+    assert link.effects() == [Write(connection, "m2"), CheckBuffer(connection, 0.0)]
+
+
 def test_a_follower_forgets_a_send_only_when_the_leader_acks_it():
     link = make("tab-2")
     link.leader_changed("tab-1", 1)
