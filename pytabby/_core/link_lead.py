@@ -13,10 +13,11 @@ not enough: a browser whose network process is behind (busy, or stopped) has
 taken the bytes out of ``bufferedAmount`` and still loses them when the
 leader's tab closes, and a follower would have forgotten them.
 
-A server that answers no ping within two heartbeat intervals (or no heartbeat)
-gets the weaker proof: ``bufferedAmount``. ``WebSocket.send`` only buffers, and
-the browser drops that buffer when it tears the tab down, or silently when the
-socket is already closing. So each write's end is counted in UTF-8 bytes, as
+Each connection is pinged as it opens. A server that has not answered by the
+first heartbeat, an interval later (or no heartbeat), gets the weaker proof,
+``bufferedAmount``: ``WebSocket.send`` only buffers, and the browser drops that
+buffer when it tears the tab down, or silently when the socket is already
+closing. So each write's end is counted in UTF-8 bytes, as
 ``bufferedAmount`` counts them, and the socket's ``bufferedAmount`` tells how
 many bytes of this connection have left: every write ending within them is
 acknowledged. It is read right after each flush's writes (``ReadBuffer``: what
@@ -73,7 +74,6 @@ class Leadership:
         self._pongs_prove: bool | None = None if heartbeat else False
         self._confirmed = 0  # sends acknowledged on this connection
         self._pings_out: deque[int] = deque()  # per unanswered ping: how many sends were written before it
-        self._pings_at_last_beat = 0
 
     def connect(self) -> None:
         self.retry_at = None
@@ -115,10 +115,9 @@ class Leadership:
             self._ping_at = now
             if self._unanswered_since is None:
                 self._unanswered_since = now
-            if self._pongs_prove is None and self._pings_at_last_beat:  # unanswered for an interval
+            if self._pongs_prove is None:  # the ping written at the opening is an interval old
                 self._ack_by_buffer()
             self._ping()
-            self._pings_at_last_beat = self._pings
         self.schedule_tick(now)
         return True
 
@@ -152,7 +151,8 @@ class Leadership:
         for write in writes:
             self._unconfirmed.append(self._write(write.data))
         if self._pongs_prove is not False:
-            if writes and not self._pings_out:
+            # A ping after the writes, or at the opening: its pong tells whether this server answers.
+            if (writes or self._pongs_prove is None) and not self._pings_out:
                 self._ping()
         elif writes and len(self._unconfirmed) > len(writes):  # earlier writes wait: they may have left
             self._emit(ReadBuffer(self.connection, self._written_bytes))
@@ -189,7 +189,6 @@ class Leadership:
         self._pongs_prove = None if self._heartbeat else False
         self._confirmed = 0
         self._pings_out.clear()
-        self._pings_at_last_beat = 0
 
     def drop(self, code: int, reason: str) -> None:
         connection = self.connection
