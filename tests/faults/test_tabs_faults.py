@@ -110,6 +110,49 @@ def test_sigstop_past_the_heartbeat_timeout_reconnects_and_flushes_in_order(tabs
     assert lost == 0
 
 
+def unread_bytes(port: int) -> int:
+    """Bytes the kernel holds for the server on ``port`` that its process has not read (established
+    sockets' ``rx_queue`` in ``/proc/net/tcp``)."""
+    total = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local, state, queues = fields[1], fields[3], fields[4]
+            if int(local.rsplit(":", 1)[1], 16) == port and state == "01":
+                total += int(queues.split(":")[1], 16)
+    return total
+
+
+def test_sends_a_stopped_server_never_read_arrive_after_it_is_killed_and_restarted(
+        tabs, server_process, figures, key, tmp_path):
+    """SIGSTOP, sends into the socket (they leave the tabs, the server's kernel holds them unread),
+    SIGKILL, restart: nothing proved they arrived, so they go again on the new connection."""
+    receipts = tmp_path / "received.jsonl"  # what both server lives read
+    server = server_process("--receipt-log", str(receipts))
+    pages = tabs(3)
+    share(pages, server, key, f"heartbeat={FAST_HEARTBEAT}")
+    ids = [run_py(page, f"socks[{key!r}].tab_id") for page in pages]
+    server.pause()
+    texts = [json.dumps({"tab": tab, "n": n}) for tab in ids for n in range(10)]
+    for page in pages:
+        run_py(page, f"for n in range(10): socks[{key!r}].send(json.dumps({{'tab': socks[{key!r}].tab_id, 'n': n}}))")
+    deadline = time.monotonic() + 10
+    while unread_bytes(server.port) < sum(map(len, texts)):
+        assert time.monotonic() < deadline, f"the sends did not reach the stopped server's socket: {unread_bytes(server.port)}"
+        time.sleep(0.02)  # a bounded poll of the kernel's queue
+    unread = unread_bytes(server.port)
+    killed = time.time()
+    server.stop(signal.SIGKILL)
+    server.restart()
+    for page in pages:
+        wait_py(page, f"socks[{key!r}].state == 'open' and socks[{key!r}].pending == 0", timeout=30)
+    recovered = max(first_state(page, key, "open", killed) for page in pages) - killed
+    received = [json.loads(line) for line in receipts.read_text().splitlines()]
+    lost, duplicates = lost_and_duplicates(numbered(received, ids), 10)
+    figures(unread_at_kill_bytes=unread, recovery_s=round(recovered, 2), lost=lost, duplicates=duplicates)
+    assert lost == 0
+
+
 def test_confirmed_sends_survive_a_server_sigkill_restart_and_a_leader_kill(tabs, server_process, figures, key,
                                                                             tmp_path):
     receipts = tmp_path / "received.jsonl"  # what both server lives received, written before confirming
