@@ -50,6 +50,7 @@ move raises ``IllegalMove`` and changes nothing:
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterator
 from typing import Literal
 
@@ -62,6 +63,7 @@ from .requests import Awaiting, Data, parse_confirmation, parse_reply
 from .routing import Forwarder, FrameOrder, Outbox
 from .safe_json import MAX_JSON_DEPTH, depth_exceeds
 
+PINGS_PER_TAB = 10**6  # 2**32 starts of a million pings each stay within JSON's exact integers
 Role = Literal["follower", "connecting", "open", "reconnecting", "stopped", "done"]
 TRANSITIONS: dict[Role, dict[str, Role]] = {
     "follower": {"acquired": "connecting", "close": "done"},
@@ -98,6 +100,8 @@ class SocketLink:
         self.lead: Leadership | None = None
         self._forwarder = Forwarder()  # kept across terms: a future leader starts from the acks it saw
         self._reconnect, self._backoff, self._heartbeat = reconnect, backoff, heartbeat
+        # Pings numbered from a start of this tab's own: an echo of another tab's is not this one's.
+        self._first_ping = zlib.crc32(tab_id.encode()) * PINGS_PER_TAB + 1
         self._effects: list[Effect] = []
         self._open_seen: tuple[int, int] | None = None  # the leader's open connection, as last announced
 
@@ -198,7 +202,8 @@ class SocketLink:
         self._move("acquired")
         self.leader_id, self.term = self.tab_id, term
         self._forwarder.abandon()
-        self.lead = Leadership(term, self._forwarder, self._effects.append, self._backoff(), self._heartbeat)
+        self.lead = Leadership(term, self._forwarder, self._effects.append, self._backoff(), self._heartbeat,
+                               first_ping=self._first_ping)
         self._resend_outbox()
         self._publish_state()
         self.lead.connect()

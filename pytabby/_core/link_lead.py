@@ -13,6 +13,10 @@ not enough: a browser whose network process is behind (busy, or stopped) has
 taken the bytes out of ``bufferedAmount`` and still loses them when the
 leader's tab closes, and a follower would have forgotten them.
 
+A server that echoes every frame back answers a ping with the ping itself,
+which counts as its pong; a tab numbers its pings from a start of its own, so
+another tab's ping that a relay sends on proves nothing here.
+
 Each connection is pinged as it opens. A server that has not answered by the
 first heartbeat, an interval later (or no heartbeat), gets the weaker proof,
 ``bufferedAmount``: ``WebSocket.send`` only buffers, and the browser drops that
@@ -55,7 +59,7 @@ class Leadership:
     """One term of leading: the socket's lifecycle, the forwarder and the heartbeat."""
 
     def __init__(self, term: int, forwarder: Forwarder, emit: Callable[[Effect], None], delays: Iterator[float],
-                 heartbeat: Heartbeat | None) -> None:
+                 heartbeat: Heartbeat | None, first_ping: int = 1) -> None:
         self.term = term
         self.connection: Connection | None = None
         self.connections = 0
@@ -65,7 +69,7 @@ class Leadership:
         self._emit, self._delays, self._heartbeat = emit, delays, heartbeat
         self._heard_at = self._ping_at = 0.0
         self._unanswered_since: float | None = None  # the first ping no frame has followed yet
-        self._pings = 0
+        self._pings = first_ping - 1
         self._written_bytes = 0  # on this connection
         self._unconfirmed: deque[int] = deque()  # the byte offset where each unacknowledged send ends
         self._checking = False  # a CheckBuffer is due
@@ -73,7 +77,7 @@ class Leadership:
         # Pong acks, per connection: None until the server answers a ping (or is judged not to).
         self._pongs_prove: bool | None = None if heartbeat else False
         self._confirmed = 0  # sends acknowledged on this connection
-        self._pings_out: deque[int] = deque()  # per unanswered ping: how many sends were written before it
+        self._pings_out: deque[tuple[int, Data]] = deque()  # per unanswered ping: the sends written before it, its text
 
     def connect(self) -> None:
         self.retry_at = None
@@ -91,13 +95,17 @@ class Leadership:
         """A frame arrived: the connection lives. Whether it is a server frame (not a pong)."""
         self._heard_at = now
         self._unanswered_since = None
-        if self._heartbeat is None or not self._heartbeat.is_pong(data):
+        if self._heartbeat is None:
+            return True
+        # An echo server's answer is the ping itself: this tab's own ping numbers are its alone.
+        echoed = bool(self._pings_out) and data == self._pings_out[0][1]
+        if not (echoed or self._heartbeat.is_pong(data)):
             return True
         if self._pongs_prove is False:  # judged not to answer: a late pong is not in step with the pings
             return False
         self._pongs_prove = True
         if self._pings_out:
-            self._confirm(self._pings_out.popleft() - self._confirmed)
+            self._confirm(self._pings_out.popleft()[0] - self._confirmed)
         if self._unconfirmed and not self._pings_out:
             self._ping()
         return False
@@ -210,9 +218,10 @@ class Leadership:
     def _ping(self) -> None:
         assert self._heartbeat is not None
         self._pings += 1
-        self._write(self._heartbeat.ping(self._pings))
+        ping = self._heartbeat.ping(self._pings)
+        self._write(ping)
         if self._pongs_prove is not False:
-            self._pings_out.append(self._confirmed + len(self._unconfirmed))
+            self._pings_out.append((self._confirmed + len(self._unconfirmed), ping))
 
     def _ack_by_buffer(self) -> None:
         """This server answers no ping: from now on a send is acknowledged once it left the tab."""

@@ -141,13 +141,26 @@ async def test_a_send_that_left_the_closing_leaders_tab_but_not_its_network_is_s
 
 async def test_a_heartbeat_without_pongs_acks_what_left_the_tab_from_the_first_beat_on(browser):
     unanswered = Heartbeat(interval=1.0, timeout=3.0, ping=lambda n: f"ping {n}", is_pong=lambda data: False)
-    socks = share(browser, 2, heartbeat=unanswered)  # the relay echoes each ping to the leader: alive
+    browser.server.relay = False  # it neither answers a ping nor sends it back
+    socks = share(browser, 2, heartbeat=unanswered)
     await browser.settle()
     socks[1].send("a")
     await browser.advance(0.9)
     assert browser.server.received.count("a") == 1 and socks[1].pending == 1
     await browser.advance(0.2)  # the first beat: the opening ping went unanswered for an interval
     assert socks[1].pending == 0 and socks[1].state == "open"
+
+
+async def test_a_server_that_sends_every_frame_back_proves_sends_with_the_pings_it_echoes(browser):
+    echoed = Heartbeat(interval=1.0, timeout=3.0, ping=lambda n: f"ping {n}", is_pong=lambda data: False)
+    socks = share(browser, 2, heartbeat=echoed)  # the relay sends each frame to every client, the sender too
+    boxes = [[], []]
+    for sock, box in zip(socks, boxes):
+        sock.on_message(box.append)
+    await browser.settle()
+    socks[1].send("a")
+    await browser.settle()
+    assert socks[1].pending == 0 and boxes == [["a"], ["a"]]  # the echoed pings are not delivered
 
 
 async def test_sends_written_into_a_socket_the_server_is_closing_go_out_on_the_next_connection(browser):

@@ -219,6 +219,28 @@ def test_with_a_heartbeat_a_send_is_acked_by_the_pong_to_a_ping_written_after_it
     assert link.effects() == [Post("ack", {"origin": "tab-2", "id": 2})]
 
 
+def test_a_ping_an_echo_server_sends_back_is_its_pong_and_is_not_delivered():
+    link = make(heartbeat=BEAT)
+    connection, opening_ping = opening_with_a_ping(link)
+    link.server_frame(connection, opening_ping.data, 0.01)
+    assert link.effects() == []
+    link.bus_message(SendMsg("tab-2", 1, 1, "m1"))
+    _, ping = link.effects()
+    link.server_frame(connection, ping.data, 0.02)
+    assert link.effects() == [Post("ack", {"origin": "tab-2", "id": 1})]
+
+
+def test_another_tabs_ping_a_relay_sends_on_proves_nothing_and_is_delivered():
+    link, other = make("tab-1", heartbeat=BEAT), make("tab-9", heartbeat=BEAT)
+    connection, own_ping = opening_with_a_ping(link)
+    _, their_ping = opening_with_a_ping(other)
+    assert their_ping.data != own_ping.data  # each tab numbers its pings from a start of its own
+    link.bus_message(SendMsg("tab-2", 1, 1, "m1"))
+    link.effects()
+    link.server_frame(connection, their_ping.data, 0.01)
+    assert link.effects() == [Post("frame", {"term": 1, "seq": 1, "data": their_ping.data})]
+
+
 def test_a_server_that_has_not_answered_the_opening_ping_by_the_first_beat_gets_acks_once_sends_leave_the_tab():
     link = make(heartbeat=BEAT)
     connection, opening_ping = opening_with_a_ping(link)
