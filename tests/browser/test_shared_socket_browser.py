@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -205,3 +209,57 @@ def test_while_offline_reconnects_fail_and_back_online_the_queue_flushes(tabs, p
         leader.set_offline(False)
     for page in pages:
         wait_py(page, f"socks[{name!r}].state == 'open' and 'queued while offline' in inbox[{name!r}]")
+
+
+ECHO_SERVER = """
+import sys
+from aiohttp import web
+
+async def echo(request):
+    ws = web.WebSocketResponse()
+    await ws.prepare(request)
+    async for message in ws:
+        await (ws.send_str(message.data) if message.type == web.WSMsgType.TEXT else ws.send_bytes(message.data))
+    return ws
+
+app = web.Application()
+app.router.add_get("/", echo)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=lambda *_: print("ready", flush=True))
+"""
+
+
+@pytest.fixture
+def echo_server() -> Iterator[str]:
+    """A plain WebSocket echo server (every frame straight back to its sender), in a process of its own."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-c", ECHO_SERVER, str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+        yield f"ws://127.0.0.1:{port}/"
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_an_echo_server_proves_sends_with_the_pings_it_sends_back_and_delivers_none_of_them(
+        tabs, echo_server, name):
+    pages = tabs(2)
+    for page in pages:
+        run_py(page, f"""
+from pytabby import create_shared_socket
+echo_sock = create_shared_socket({echo_server!r}, key={name!r})
+echoed = []
+echo_sock.on_message(echoed.append)
+""")
+    for page in pages:
+        wait_py(page, "echo_sock.state == 'open'")
+    sender = pages[1] if run_py(pages[0], "echo_sock.is_leader") else pages[0]  # a follower
+    run_py(sender, "for n in range(5): echo_sock.send(f'm{n}')")
+    wait_py(sender, "echo_sock.pending == 0")
+    for page in pages:
+        wait_py(page, "len(echoed) >= 5")
+        assert run_py(page, "echoed") == [f"m{n}" for n in range(5)]
+    for page in pages:
+        run_py(page, "echo_sock.close()")
