@@ -6,7 +6,8 @@ frame reaches every tab, the leader included, once and in order. Any tab's
 ``send`` goes to the leader in that tab's order and stays queued in the sending
 tab until the leader knows the server has it (the pong to a later heartbeat
 ping), so a leader that dies loses nothing.
-Exactly once while the leader lives; at least once across a leader's death.
+Exactly once while the leader and its connection live; at least once across a
+leader's death or a dropped connection.
 ``send_confirmed`` waits for the server itself to confirm, across reconnects and
 leader changes. A heartbeat (``Heartbeat``, on by default) replaces a connection
 that stays silent past its timeout. The protocol is ``pytabby._core.link.SocketLink``;
