@@ -13,9 +13,9 @@ A tab's ``send`` enters its ``Outbox`` and is posted to the leader, whose
 once the server is known to have it: the pong to a ping written after it, or,
 from a server that answers no ping, the socket's ``bufferedAmount`` showing it
 left the tab (``ReadBuffer``, ``CheckBuffer`` -> ``buffered``; see
-``link_lead``); the tab keeps it until that ack. On a leader change every tab posts its outbox again, so nothing
-unacknowledged is lost (see ``routing``). Requests
-and confirmed sends also wait in ``Awaiting`` for their answer and follow its
+``link_lead``); the tab keeps it until that ack. On a leader change every tab
+posts its outbox again, so nothing unacknowledged is lost (see ``routing``).
+Requests and confirmed sends also wait in ``Awaiting`` for their answer and follow its
 resend rule: written on a connection that closed unanswered, they are sent
 again, with the same id, when the next one opens (see ``requests``).
 

@@ -110,7 +110,8 @@ class Heartbeat:
     then not delivered). The default suits the project's server: an ``echo``
     request with a ``pytabby-ping:`` id. Pongs are also the leader's proof that
     the server has what it wrote before the ping, so a server answers pings in
-    the order they came; one that answers none gets acks by ``bufferedAmount``.
+    the order they came (a server that sends the ping itself back answers it
+    too); one that answers none gets acks by ``bufferedAmount``.
     """
 
     interval: float = 5.0

@@ -8,8 +8,8 @@ has already sent is acknowledged again and not rewritten. A write is
 acknowledged only once the leader knows the server has it (``confirm``, from a
 pong or ``bufferedAmount``; see ``link_lead``): a tab torn down drops what it
 or its network still holds, and a write the connection lost goes out again on
-the next one (``unwrite``). Acks are cumulative and every tab sees them, so a follower
-that becomes leader already knows how far each tab got. When the leader
+the next one (``unwrite``). Acks are cumulative and every tab sees them, so a
+follower that becomes leader already knows how far each tab got. When the leader
 changes, each tab re-sends its whole outbox to the new leader: nothing is lost,
 and only a frame the dead leader sent but never acknowledged can reach the
 server twice.
