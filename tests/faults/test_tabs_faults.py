@@ -231,12 +231,9 @@ def test_sigterm_every_tab_sees_1001_within_1s_and_a_send_in_the_outage_arrives(
     assert arrived == 1
 
 
-def test_leader_killed_mid_burst_loses_nothing_at_the_server(tabs, server_process, figures, key):
-    server = server_process()
-    pages = tabs(4)
-    share(pages, server, key)
-    chief, followers = leader_and_followers(pages, key)
-    ids = [run_py(page, f"socks[{key!r}].tab_id") for page in followers]
+def start_bursts(followers, key):
+    """Each follower sends ``{"tab", "n"}`` for n in 0..199, 10 every 10 ms (``sent`` counts them);
+    returns once the first has sent 60, so what comes next lands in the middle."""
     for page in followers:
         run_py(page, f"""
 sent = 0
@@ -246,10 +243,19 @@ async def burst():
         socks[{key!r}].send(json.dumps({{'tab': socks[{key!r}].tab_id, 'n': n}}))
         sent += 1
         if n % 10 == 9:
-            await asyncio.sleep(0.01)  # spread the burst so the kill lands in the middle
+            await asyncio.sleep(0.01)
 burst_task = asyncio.ensure_future(burst())
 """)
     wait_py(followers[0], "sent >= 60")
+
+
+def test_leader_killed_mid_burst_loses_nothing_at_the_server(tabs, server_process, figures, key):
+    server = server_process()
+    pages = tabs(4)
+    share(pages, server, key)
+    chief, followers = leader_and_followers(pages, key)
+    ids = [run_py(page, f"socks[{key!r}].tab_id") for page in followers]
+    start_bursts(followers, key)
     killed = time.time()
     chief.close()
     for page in followers:
@@ -285,19 +291,7 @@ def test_a_leader_closed_while_its_browsers_network_is_stopped_loses_nothing(
     chief, followers = leader_and_followers(pages, key)
     ids = [run_py(page, f"socks[{key!r}].tab_id") for page in followers]
     network = network_process(pytabby_engine)
-    for page in followers:
-        run_py(page, f"""
-sent = 0
-async def burst():
-    global sent
-    for n in range(200):
-        socks[{key!r}].send(json.dumps({{'tab': socks[{key!r}].tab_id, 'n': n}}))
-        sent += 1
-        if n % 10 == 9:
-            await asyncio.sleep(0.01)
-burst_task = asyncio.ensure_future(burst())
-""")
-    wait_py(followers[0], "sent >= 60")
+    start_bursts(followers, key)
     os.kill(network, signal.SIGSTOP)
     try:
         for page in followers:
