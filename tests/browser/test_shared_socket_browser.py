@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from pytabby.pytest import run_py, server_stats, wait_py
+from tests.ports import free_port
 
 
 def share(pages, key, options=""):
@@ -231,16 +231,13 @@ web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=lambda *_: print
 @pytest.fixture
 def echo_server() -> Iterator[str]:
     """A plain WebSocket echo server (every frame straight back to its sender), in a process of its own."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-c", ECHO_SERVER, str(port)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
-        yield f"ws://127.0.0.1:{port}/"
-    finally:
-        process.kill()
-        process.wait()
+    port = free_port()
+    with subprocess.Popen([sys.executable, "-c", ECHO_SERVER, str(port)], stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+            yield f"ws://127.0.0.1:{port}/"
+        finally:
+            process.kill()  # the with block then closes its pipe and waits for it
 
 
 def test_an_echo_server_proves_sends_with_the_pings_it_sends_back_and_delivers_none_of_them(
