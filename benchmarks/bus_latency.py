@@ -18,7 +18,7 @@ tabs pays per message).
 
 from __future__ import annotations
 
-from .harness import NOW_JS, NOW_PY, Bench, Row, Target, p50, pct, run_py, summary
+from .harness import NOW_JS, NOW_PY, Bench, Row, Target, p50, pct, ratio_interval, run_py, summary
 
 GAP_S = 0.004
 WARMUP = 10  # per contender: first messages run cold code
@@ -78,11 +78,13 @@ def run(bench: Bench) -> None:
                "floor_py": got["floor"][WARMUP:], "pytabby": got["pytabby"][WARMUP:], "js_peer": got["js_peer"][WARMUP:]}
     bench.results.samples["latency_ms"] = samples
     js_, naive_, floor, mine = samples["js"], samples["naive_py"], samples["floor_py"], samples["pytabby"]
+    low, high = ratio_interval(mine, js_, 0.5)
     bench.results.add(Row(
         "bus one-way latency, 1 msg / 4 ms, contenders in turn",
         summary(mine),
         f"naive Python {summary(naive_)}; Python floor {summary(floor)}; raw JS {summary(js_)}",
-        f"p50 {p50(mine) / p50(naive_):.2f}x naive Python, {p50(mine) / p50(js_):.2f}x raw JS, "
+        f"p50 {p50(mine) / p50(naive_):.2f}x naive Python, {p50(mine) / p50(js_):.2f}x raw JS (interval "
+        f"{low:.2f}-{high:.2f}), "
         f"{p50(mine) / p50(floor):.2f}x the Python floor (itself {p50(floor) / p50(js_):.2f}x raw JS); "
         f"p99 {pct(mine, 0.99) / pct(naive_, 0.99):.2f}x naive",
         [Target("p50 x naive Python", p50(mine) / p50(naive_), 1.0),

@@ -18,7 +18,7 @@ LOST_AFTER_S = 30.0
 # step (a --tiny run's batched JS) counts as one step, not as no time.
 CLOCK_STEP_MS = 1.0
 LABELS = {"js": "raw JS", "js_batch100": "JS batch 100", "broadcast_channel": "broadcast-channel",
-          "naive_py": "naive Python", "pytabby": "pytabby"}
+          "naive_py": "naive Python", "floor_py": "Python floor", "pytabby": "pytabby"}
 
 # Every receiver tells how many arrived (``window.received()``, or a Python global) and can be
 # stopped, so that a round whose messages do not all arrive is reported, not waited on for ever.
@@ -90,6 +90,51 @@ t0 = {NOW_PY}
 for i in range(COUNT):
     naive_tx.postMessage(to_js({{"type": "m", "payload": i, "tabId": "py", "ts": 0}}, dict_converter=js.Object.fromEntries))
 naive_tx.close()
+t0
+"""
+
+# The Python floor: the least any Python bus pays per message with each message stamped (a clock
+# reading) and handed to a handler one by one. Out, one call per message that formats its JSON
+# (an int payload, as the rounds send) and keeps it; one post per 500. In, one call per batch, one
+# parse, one handler call per message. No checks, no tab id, no sequence number, no object: every
+# bus does more, so its ratio to raw JS bounds what any Python bus can reach in the engine.
+_FLOOR_RECEIVE = f"""
+from pyodide.ffi import create_proxy
+import json
+js.window.doneAt = 0
+floor_got = 0
+floor_rx = js.BroadcastChannel.new(NAME)
+def floor_handler(envelope):
+    global floor_got
+    floor_got += 1
+    if floor_got >= COUNT:
+        js.window.doneAt = {NOW_PY}
+        floor_rx.close()
+        floor_proxy.destroy()
+def floor_receive(text):
+    for envelope in json.loads(text):
+        floor_handler(envelope)
+floor_proxy = create_proxy(floor_receive)
+floor_rx.onmessage = js.eval("(receive) => (event) => receive(event.data)")(floor_proxy)
+"""
+
+_FLOOR_SEND = f"""
+import time
+floor_tx = js.BroadcastChannel.new(NAME)
+floor_texts = []
+def floor_publish(type, payload, monotonic=time.monotonic, texts=floor_texts):
+    texts.append(f'{{{{"type":"{{type}}","payload":{{payload}},"ts":{{monotonic()}}}}}}')
+    if len(texts) >= 500:
+        floor_flush()
+def floor_flush():
+    floor_tx.postMessage("[" + ",".join(floor_texts) + "]")
+    floor_texts.clear()
+t0 = {NOW_PY}
+for i in range(COUNT):
+    floor_publish("m", i)
+if floor_texts:
+    floor_flush()
+floor_tx.close()
 t0
 """
 
@@ -187,6 +232,7 @@ def _measure(bench: Bench, plain: bool) -> None:
         "js_batch100": lambda: _js(raw, n, batch=100),
         "broadcast_channel": lambda: _bc(bc, n),
         "naive_py": lambda: _py(py, n, _NAIVE_RECEIVE, _NAIVE_SEND, "naive_got", "naive_rx.close(); naive_proxy.destroy()"),
+        "floor_py": lambda: _py(py, n, _FLOOR_RECEIVE, _FLOOR_SEND, "floor_got", "floor_rx.close(); floor_proxy.destroy()"),
         "pytabby": lambda: _py(py, n, _PYTABBY_RECEIVE, _PYTABBY_SEND, "rx_count", "rx_bus.close()"),
     }
     runs: dict[str, list[float | None]] = {key: [] for key in contenders}
@@ -208,7 +254,8 @@ def _measure(bench: Bench, plain: bool) -> None:
     # between rounds (rates swing 3x here), so ratios are taken per round, then their median: of 9 in
     # a full run, as one round's ratio ranged from 2.2x to 4.8x on this 2-core machine. A round in
     # which either side lost messages has no ratio.
-    per_round = {key: per_round_ratio(runs["pytabby"], runs[key]) for key in ("js", "naive_py")}
+    per_round = {key: per_round_ratio(runs["pytabby"], runs[key]) for key in ("js", "naive_py", "floor_py")}
+    floor_to_js = per_round_ratio(runs["floor_py"], runs["js"])
     flags = [f"pytabby lost messages: {loss}" for (key, _, _), loss in zip(lost, losses) if key == "pytabby"]
     if not flags and math.isnan(per_round["js"]):
         flags.append("no round in which both raw JS and pytabby got every message")
@@ -217,8 +264,10 @@ def _measure(bench: Bench, plain: bool) -> None:
         f"bus throughput, 2 tabs, {n:,} msgs" + ("" if plain else ", cross-origin isolated pages"),
         f"{med['pytabby']:,.0f} msg/s",
         f"raw JS {med['js']:,.0f}; JS batch 100 {med['js_batch100']:,.0f}; "
-        f"broadcast-channel {med['broadcast_channel']:,.0f}; naive Python {med['naive_py']:,.0f}{arrived}",
-        f"{per_round['js']:.2f}x raw JS, {per_round['naive_py']:.1f}x naive Python (medians of per-round ratios)",
+        f"broadcast-channel {med['broadcast_channel']:,.0f}; naive Python {med['naive_py']:,.0f}; "
+        f"Python floor {med['floor_py']:,.0f}{arrived}",
+        f"{per_round['js']:.2f}x raw JS, {per_round['naive_py']:.1f}x naive Python, {per_round['floor_py']:.2f}x the "
+        f"Python floor (itself {floor_to_js:.2f}x raw JS) (medians of per-round ratios)",
         [Target("x raw JS", per_round["js"], 4.0, ">=")] if plain else [], flags,
     ))
     bench.close(raw + bc + py)
