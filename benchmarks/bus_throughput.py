@@ -1,4 +1,5 @@
-"""Bus throughput, 2 tabs: pytabby against raw JS, JS batched by hand, npm broadcast-channel and naive Python."""
+"""Bus throughput, 2 tabs: pytabby against raw JS, JS batched by hand, npm broadcast-channel, naive Python
+and a Python floor."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ _FIRST_BUS = "bus = pytabby.create_bus('cost'); bus.publish('x', 1)"
 _MEASURE = """async ([PACKAGE, firstBus, prime, trace]) => {
     const tp = performance.now();
     if (prime) await pyodide.loadPackage("packaging", {messageCallback: () => {}});
-    const prime_ms = performance.now() - tp;
+    const primeMs = performance.now() - tp;
     if (trace) pyodide.runPython("import tracemalloc; tracemalloc.start()");
     const heap = () => pyodide._module.HEAP8.buffer.byteLength;
     const jsHeap = async () => {  // settled: two full collections, a task apart
@@ -38,7 +38,7 @@ _MEASURE = """async ([PACKAGE, firstBus, prime, trace]) => {
     pyodide.runPython(firstBus);
     const t3 = performance.now();
     const py = trace ? pyodide.runPython("tracemalloc.get_traced_memory()[0]") : 0;
-    return {total: t3 - t0, load: t1 - t0, import: t2 - t1, bus: t3 - t2, prime: prime_ms,
+    return {total: t3 - t0, load: t1 - t0, import: t2 - t1, bus: t3 - t2, prime: primeMs,
             python: py / 2 ** 20, js: (await jsHeap() - js0) / 2 ** 20, wasm: (heap() - wasm0) / 2 ** 20};
 }"""
 
