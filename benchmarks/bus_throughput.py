@@ -67,19 +67,23 @@ _BC_SEND = """async ([name, n]) => {
     return t0;
 }""" % NOW_JS
 
+
+def _count_up(counter: str, stop: str) -> str:
+    """A Python receiver's per-message count, in its handler's body: at COUNT it stamps ``doneAt``
+    and runs ``stop`` (what ``_py`` also runs to end a round whose messages do not all arrive)."""
+    return (f"    global {counter}\n    {counter} += 1\n    if {counter} >= COUNT:\n"
+            f"        js.window.doneAt = {NOW_PY}\n        {stop}")
+
+
+_NAIVE_STOP = "naive_rx.close(); naive_proxy.destroy()"
 _NAIVE_RECEIVE = f"""
 from pyodide.ffi import create_proxy
 js.window.doneAt = 0
 naive_got = 0
 naive_rx = js.BroadcastChannel.new(NAME)
 def naive_receive(event):
-    global naive_got
     event.data.to_py()
-    naive_got += 1
-    if naive_got >= COUNT:
-        js.window.doneAt = {NOW_PY}
-        naive_rx.close()
-        naive_proxy.destroy()
+{_count_up("naive_got", _NAIVE_STOP)}
 naive_proxy = create_proxy(naive_receive)
 naive_rx.onmessage = naive_proxy
 """
@@ -99,6 +103,7 @@ t0
 # (an int payload, as the rounds send) and keeps it; one post per 500. In, one call per batch, one
 # parse, one handler call per message. No checks, no tab id, no sequence number, no object: every
 # bus does more, so its ratio to raw JS bounds what any Python bus can reach in the engine.
+_FLOOR_STOP = "floor_rx.close(); floor_proxy.destroy()"
 _FLOOR_RECEIVE = f"""
 from pyodide.ffi import create_proxy
 import json
@@ -106,12 +111,7 @@ js.window.doneAt = 0
 floor_got = 0
 floor_rx = js.BroadcastChannel.new(NAME)
 def floor_handler(envelope):
-    global floor_got
-    floor_got += 1
-    if floor_got >= COUNT:
-        js.window.doneAt = {NOW_PY}
-        floor_rx.close()
-        floor_proxy.destroy()
+{_count_up("floor_got", _FLOOR_STOP)}
 def floor_receive(text):
     for envelope in json.loads(text):
         floor_handler(envelope)
@@ -139,17 +139,14 @@ floor_tx.close()
 t0
 """
 
+_PYTABBY_STOP = "rx_bus.close()"
 _PYTABBY_RECEIVE = f"""
 from pytabby import create_bus
 js.window.doneAt = 0
 rx_bus = create_bus(NAME)
 rx_count = 0
 def rx(msg):
-    global rx_count
-    rx_count += 1
-    if rx_count >= COUNT:
-        js.window.doneAt = {NOW_PY}
-        rx_bus.close()
+{_count_up("rx_count", _PYTABBY_STOP)}
 rx_bus.subscribe("m", rx)
 """
 
@@ -232,9 +229,9 @@ def _measure(bench: Bench, plain: bool) -> None:
         "js": lambda: _js(raw, n, batch=1),
         "js_batch100": lambda: _js(raw, n, batch=100),
         "broadcast_channel": lambda: _bc(bc, n),
-        "naive_py": lambda: _py(py, n, _NAIVE_RECEIVE, _NAIVE_SEND, "naive_got", "naive_rx.close(); naive_proxy.destroy()"),
-        "floor_py": lambda: _py(py, n, _FLOOR_RECEIVE, _FLOOR_SEND, "floor_got", "floor_rx.close(); floor_proxy.destroy()"),
-        "pytabby": lambda: _py(py, n, _PYTABBY_RECEIVE, _PYTABBY_SEND, "rx_count", "rx_bus.close()"),
+        "naive_py": lambda: _py(py, n, _NAIVE_RECEIVE, _NAIVE_SEND, "naive_got", _NAIVE_STOP),
+        "floor_py": lambda: _py(py, n, _FLOOR_RECEIVE, _FLOOR_SEND, "floor_got", _FLOOR_STOP),
+        "pytabby": lambda: _py(py, n, _PYTABBY_RECEIVE, _PYTABBY_SEND, "rx_count", _PYTABBY_STOP),
     }
     runs: dict[str, list[float | None]] = {key: [] for key in contenders}
     lost: list[tuple[str, int, int]] = []  # contender, messages delivered, round
