@@ -110,6 +110,22 @@ def test_sigstop_past_the_heartbeat_timeout_reconnects_and_flushes_in_order(tabs
     assert lost == 0
 
 
+def sigkill_and_restart(server, pages, until):
+    """SIGKILL the server, start it again on its port, wait until every page's ``until`` holds; the
+    kill's wall-clock time, which ``first_state`` figures count from."""
+    killed = time.time()
+    server.stop(signal.SIGKILL)
+    server.restart()
+    for page in pages:
+        wait_py(page, until, timeout=30)
+    return killed
+
+
+def receipts_read(receipts: Path) -> list:
+    """Every frame the server's ``--receipt-log`` recorded, across its lives, in the order read."""
+    return [json.loads(line) for line in receipts.read_text().splitlines()]
+
+
 def unread_bytes(port: int) -> int:
     """Bytes the kernel holds for the server on ``port`` that its process has not read (established
     sockets' ``rx_queue`` in ``/proc/net/tcp``)."""
@@ -141,14 +157,9 @@ def test_sends_a_stopped_server_never_read_arrive_after_it_is_killed_and_restart
         assert time.monotonic() < deadline, f"the sends did not reach the stopped server's socket: {unread_bytes(server.port)}"
         time.sleep(0.02)  # a bounded poll of the kernel's queue
     unread = unread_bytes(server.port)
-    killed = time.time()
-    server.stop(signal.SIGKILL)
-    server.restart()
-    for page in pages:
-        wait_py(page, f"socks[{key!r}].state == 'open' and socks[{key!r}].pending == 0", timeout=30)
+    killed = sigkill_and_restart(server, pages, f"socks[{key!r}].state == 'open' and socks[{key!r}].pending == 0")
     recovered = max(first_state(page, key, "open", killed) for page in pages) - killed
-    received = [json.loads(line) for line in receipts.read_text().splitlines()]
-    lost, duplicates = lost_and_duplicates(numbered(received, ids), 10)
+    lost, duplicates = lost_and_duplicates(numbered(receipts_read(receipts), ids), 10)
     figures(unread_at_kill_bytes=unread, recovery_s=round(recovered, 2), lost=lost, duplicates=duplicates)
     assert lost == 0
 
@@ -171,11 +182,7 @@ async def confirmed_burst():
 burst = asyncio.ensure_future(confirmed_burst())
 """)
     wait_py(followers[0], "len(confirmed) >= 25", timeout=60)
-    killed = time.time()
-    server.stop(signal.SIGKILL)
-    server.restart()
-    for page in pages:
-        wait_py(page, f"socks[{key!r}].state == 'open'", timeout=30)
+    killed = sigkill_and_restart(server, pages, f"socks[{key!r}].state == 'open'")
     server_detected = max(first_state(page, key, "reconnecting", killed) for page in pages) - killed
     server_back = max(first_state(page, key, "open", killed) for page in pages) - killed
     wait_py(followers[0], "len(confirmed) >= 60", timeout=60)
@@ -186,8 +193,7 @@ burst = asyncio.ensure_future(confirmed_burst())
     for page in followers:
         wait_py(page, "burst.done() and len(confirmed) == 100", timeout=120)
     leader_back = max(first_state(page, key, "open", closed) for page in followers) - closed
-    received = [json.loads(line) for line in receipts.read_text().splitlines()]
-    seen = numbered(received, [*ids, chief_id])
+    seen = numbered(receipts_read(receipts), [*ids, chief_id])
     chief_seen = set(seen.pop(chief_id))
     lost, duplicates = lost_and_duplicates(seen, 100, ordered=False)
     chief_lost = len(set(chief_confirmed) - chief_seen)  # what the closed leader saw confirmed
