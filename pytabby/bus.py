@@ -24,7 +24,7 @@ import math
 from typing import Any, TypedDict, Unpack
 
 from ._core.buffer import Overflow, check_buffer_args
-from ._core.envelope import (JsonBatchWriter, Message, batch_item, check_message, checked_message, decode_all,
+from ._core.envelope import (JsonBatchWriter, Message, batch_item, check_message, decode_all,
                              encode_batch)
 from ._ports import Platform
 from ._closeable import Closeable
@@ -166,7 +166,7 @@ class TabBus(Closeable):
                 logger.warning("%r could not post %r: %s", self, type, exc)
         self._seq = seq + 1
         self._last_publish_ms = ts
-        message = checked_message(type, payload, tab_id, ts, seq)
+        message = Message(type, payload, tab_id, ts, seq)
         if self._handlers.count or self._streams.count:
             self._local.append(message)
             self._flush_at_turn_end()
@@ -225,7 +225,7 @@ class TabBus(Closeable):
         decode, and no call that is not needed, as a message after a pause pays each cold."""
         if self._closed:
             return
-        message = checked_message(type, payload, tab_id, float(ts), seq)  # JS hands an integral ts as int
+        message = Message(type, payload, tab_id, float(ts), seq)  # JS hands an integral ts as int
         self._handlers.emit(type, message)
         if self._streams.count:
             self._streams.push(message)

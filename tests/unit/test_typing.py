@@ -11,3 +11,11 @@ def test_mypy_strict_finds_no_issue_in_the_package_or_the_benchmarks():
     result = subprocess.run([sys.executable, "-m", "mypy", "pytabby", "benchmarks"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("Success: no issues found")
+
+
+def test_a_message_is_read_only_to_a_type_checker(tmp_path):
+    snippet = tmp_path / "assign.py"
+    snippet.write_text("from pytabby import Message\nmessage = Message('t', 1, 'tab', 1.0)\nmessage.payload = 2\n")
+    result = subprocess.run([sys.executable, "-m", "mypy", "--strict", str(snippet)], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[0] == f'{snippet}:3: error: Property "payload" defined in "Message" is read-only  [misc]'
