@@ -277,6 +277,7 @@ def test_a_received_message_is_an_ordinary_message():
     assert type(message) is Message and dataclasses.is_dataclass(message)
     assert message == Message("t", {"a": [1]}, "tab-1", 2.0, 5)
     assert repr(message) == "Message(type='t', payload={'a': [1]}, tab_id='tab-1', ts=2.0, seq=5)"
+    assert (message.type, message.payload, message.tab_id, message.ts, message.seq) == ("t", {"a": [1]}, "tab-1", 2.0, 5)
     assert hash(Message("t", 1, "tab-1", 2.0, 5)) == hash(Message("t", 1, "tab-1", 2.0, 6))  # seq: compare=False
     assert dataclasses.replace(message, payload=3) == Message("t", 3, "tab-1", 2.0, 5)
 
