@@ -358,6 +358,26 @@ async def test_a_burst_leaves_as_json_text_until_a_payload_json_cannot_carry_the
     assert seen == bursts[0] + bursts[1]
 
 
+async def test_a_burst_is_stamped_in_groups_each_with_its_first_messages_clock_reading(cluster, browser):
+    from pytabby.bus import STAMP_GROUP
+
+    a, b = open_buses(cluster, 2)
+    received = []
+    b.subscribe_all(received.append)
+    start, step = browser.clock.now_ms(), 0.1
+    published = []
+    for n in range(20):
+        published.append(a.publish("n", n))
+        browser.clock.advance(step / 1000)
+    await browser.settle()
+    # The first leaves alone after the pause; the second starts the burst, whose groups of
+    # STAMP_GROUP messages each carry the reading taken at their first.
+    group_starts = [1, 1 + STAMP_GROUP, 1 + 2 * STAMP_GROUP]
+    expected = [start] + [start + step * group_starts[(n - 1) // STAMP_GROUP] for n in range(1, 20)]
+    assert [m.ts for m in published] == pytest.approx(expected, abs=step / 10)  # the clock sums in floats
+    assert [(m.payload, m.ts) for m in received] == [(m.payload, m.ts) for m in published]
+
+
 async def test_messages_published_just_before_close_still_go_out(cluster, browser):
     a, b = open_buses(cluster, 2)
     seen = []
