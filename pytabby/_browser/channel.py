@@ -114,8 +114,10 @@ const batchRuns = (text) => {
     // batch cannot round-trip, so it is not parsed here in vain (~0.4 us a message in Firefox).
     if (text.includes("\\\\u")) return undefined;
     let envelopes;
-    try { envelopes = JSON.parse(text); } catch (error) { return undefined; }
-    if (!Array.isArray(envelopes) || envelopes.length === 0 || JSON.stringify(envelopes) !== text) return undefined;
+    try {  // JS parses and writes back any depth, or throws (too deep for its stack)
+        envelopes = JSON.parse(text);
+        if (!Array.isArray(envelopes) || envelopes.length === 0 || JSON.stringify(envelopes) !== text) return undefined;
+    } catch (error) { return undefined; }
     const payloads = new Array(envelopes.length);
     const runs = [];
     let run = [];
@@ -129,18 +131,22 @@ const batchRuns = (text) => {
         if (type === run[0] && tabId === run[1] && ts === run[2] && seq === run[3] + run[4]) run[4]++;
         else runs.push(run = [type, tabId, ts, seq, 1]);
     }
-    return JSON.stringify([runs, payloads]);
+    // The runs' text nests its payloads as deep as the batch did (two levels, then each payload); its
+    // scan, not the batch's, bounds what Python parses: a tenth of the text for small payloads.
+    const runsText = JSON.stringify([runs, payloads]);
+    return nestedWithin(runsText, payloadDepth + 2) ? runsText : undefined;
 };
 return (event) => {
     const data = event.data;
     // An array holding an envelope's fields as named properties is a list to the conversion.
     if (data === null || typeof data !== "object" || Object.getPrototypeOf(data) !== Object.prototype) return onValue(data);
-    if (data.type === batchType && data.enc === "json" && data.v === version && typeof data.payload === "string"
-            && nestedWithin(data.payload, payloadDepth + 2)) {  // the runs' text nests its payloads as deep
+    if (data.type === batchType && data.enc === "json" && data.v === version && typeof data.payload === "string") {
         const runsText = batchRuns(data.payload);
         if (runsText !== undefined) return onRuns(cross(runsText));  // JSON.stringify's text is well formed
+        // Python parses such a batch without a depth bound of its own: the scan is its bound.
         // Long text as UTF-8 only if exact: no lone surrogate.
-        return onBatch(data.payload.isWellFormed?.() === true ? cross(data.payload) : data.payload);
+        if (nestedWithin(data.payload, payloadDepth + 2))
+            return onBatch(data.payload.isWellFormed?.() === true ? cross(data.payload) : data.payload);
     }
     if (data.plain === true) {
         const {type, payload, tabId, ts, seq} = data;
