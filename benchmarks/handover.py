@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from .engine_pages import KitContext
 from .harness import NOW_JS, NOW_PY, Bench, Row, Target, names, p50, pct, run_py, summary
 
 # A successor that has not acquired this long after its leader's close ends its contender's trials
@@ -22,7 +23,8 @@ from .harness import NOW_JS, NOW_PY, Bench, Row, Target, names, p50, pct, run_py
 STUCK_AFTER_MS = 30_000
 LABELS = {"web_locks": "raw Web Locks", "web_locks_pyodide_tabs": "raw Web Locks in Pyodide tabs",
           "broadcast_channel": "broadcast-channel", "pytabby": "pytabby",
-          "pytabby_just_booted": "pytabby in tabs just booted"}
+          "pytabby_just_booted": "pytabby in tabs just booted",
+          "pytabby_user_close": "pytabby closed as a user closes a tab"}
 # Tabs that have only booted and started their electors keep the engine's background workers busy
 # through the first trials: in Chromium (21 tabs) 0.1-0.23 s of CPU on the renderers'
 # ThreadPoolForeground threads (V8's compile and GC workers; the main threads idle) in each of the
@@ -88,6 +90,11 @@ def run(bench: Bench) -> None:
         "pytabby": lambda: _trials(bench, trials, None, _PYTABBY_LEADER, python=True),
         "pytabby_just_booted": lambda: _trials(bench, trials, None, _PYTABBY_LEADER, python=True, warm=False),
     }
+    # Playwright's page.close() skips beforeunload; a user's close (or window.close()) runs it, and
+    # pytabby listens for it. The test kit's closes (Marionette's, WebDriver's Close Window) run it already.
+    if not isinstance(bench.context, KitContext):
+        contenders["pytabby_user_close"] = lambda: _trials(bench, trials, None, _PYTABBY_LEADER, python=True,
+                                                           user_close=True)
     samples: dict[str, list[float]] = {}
     stuck: list[str] = []
     for key, contender in contenders.items():
@@ -103,6 +110,8 @@ def run(bench: Bench) -> None:
     flags = [note for key, note in zip(stuck, notes) if key == "pytabby"]
     mine, bc, locks, heavy, cold = (samples[key] for key in ("pytabby", "broadcast_channel", "web_locks",
                                                               "web_locks_pyodide_tabs", "pytabby_just_booted"))
+    user_closed = (f"; {LABELS['pytabby_user_close']} (beforeunload runs; reported) "
+                   f"{_summary(samples['pytabby_user_close'])}" if "pytabby_user_close" in samples else "")
     # A contender stuck at its first trial has no samples: each ratio and target is kept when the
     # contenders it compares have samples, and the note says why the others are left out.
     parts = []
@@ -123,7 +132,7 @@ def run(bench: Bench) -> None:
         _summary(mine),
         f"raw Web Locks {_summary(locks)}; raw Web Locks in Pyodide tabs {_summary(heavy)}; "
         f"broadcast-channel {_summary(bc)}; pytabby in tabs just booted (reported) {_summary(cold)}"
-        + "".join(f"; {note}" for note in notes),
+        + user_closed + "".join(f"; {note}" for note in notes),
         ratio,
         targets,
         flags,
@@ -135,8 +144,9 @@ def _summary(samples: list[float]) -> str:
 
 
 def _trials(bench: Bench, trials: int, url: str | None, setup: str, python: bool = False,
-            warm: bool = True) -> list[float]:
-    """``url`` None: Pyodide tabs, warmed up unless not ``warm``; ``python``: ``setup`` is Python, else JS."""
+            warm: bool = True, user_close: bool = False) -> list[float]:
+    """``url`` None: Pyodide tabs, warmed up unless not ``warm``; ``python``: ``setup`` is Python, else JS;
+    ``user_close``: Playwright closes each leader running its beforeunload listeners first."""
     key = f"ho-{next(names)}"
     pages = bench.py_pages(trials + 1) if url is None else bench.raw_pages(trials + 1, url)
     for page in pages:  # joined in order, so the lock queue is the page order
@@ -153,7 +163,8 @@ def _trials(bench: Bench, trials: int, url: str | None, setup: str, python: bool
     try:
         for leader, successor in zip(pages, pages[1:]):
             started = time.time() * 1000
-            sent_at = leader.close()  # Playwright's Page: None; the kit's tabs: after their bookkeeping
+            # Playwright's Page: None; the kit's tabs: after their bookkeeping
+            sent_at = leader.close(run_before_unload=True) if user_close else leader.close()
             if sent_at is not None:
                 started = sent_at * 1000
             try:
