@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from benchmarks import handover
+from benchmarks.engine_pages import KitContext
 from benchmarks.harness import Results
 
 
@@ -15,6 +16,7 @@ class LockQueue:
         self.pages: list[Page] = []
         self.stuck_at = stuck_at  # the trial (1-based) whose successor never acquires
         self.closes = 0
+        self.closes_running_beforeunload = 0
         self.contender = ""
 
     def close(self, page: "Page") -> None:
@@ -42,22 +44,26 @@ class Page:
         if self.acquired_at <= 0:
             raise TimeoutError(f"waited {timeout} ms")  # the kit's tabs raise the builtin one
 
-    def close(self) -> None:
+    def close(self, run_before_unload: bool = False) -> None:  # Playwright's keyword; the kit's tabs take none
         self.closed = True
+        self.queue.closes_running_beforeunload += run_before_unload
         self.queue.close(self)
 
     def is_closed(self) -> bool:
         return self.closed
 
 
-def bench_with(stuck: dict[str, int]) -> SimpleNamespace:
-    """A bench whose pages of each contender (in ``handover.run``'s order) form one lock queue."""
+def bench_with(stuck: dict[str, int], context: object = None) -> SimpleNamespace:
+    """A bench whose pages of each contender (in ``handover.run``'s order) form one lock queue; its
+    ``context`` a Playwright one (Chromium) unless given (the kit's, for Firefox and WebKit)."""
     order = iter(handover.LABELS)
+    queues: list[LockQueue] = []
 
     def pages(count: int, *_: object) -> list[Page]:
         contender = next(order)
         queue = LockQueue(stuck.get(contender))
         queue.contender = contender
+        queues.append(queue)
         return [Page(queue) for _ in range(count)]
 
     def close(pages: list[Page]) -> None:
@@ -66,7 +72,8 @@ def bench_with(stuck: dict[str, int]) -> SimpleNamespace:
                 page.closed = True
 
     return SimpleNamespace(size=SimpleNamespace(handover_trials=5), results=Results(), raw_pages=pages,
-                           py_pages=pages, settle=lambda page: None, close=close)
+                           py_pages=pages, settle=lambda page: None, close=close, queues=queues,
+                           context=SimpleNamespace() if context is None else context)
 
 
 @pytest.fixture(autouse=True)
@@ -90,7 +97,7 @@ def warmed(monkeypatch):
 def test_the_pyodide_tabs_are_warmed_up_after_their_setup_and_the_just_booted_ones_are_not(warmed):
     bench = bench_with({})
     handover.run(bench)
-    assert warmed == [("web_locks_pyodide_tabs", 6), ("pytabby", 6)]
+    assert warmed == [("web_locks_pyodide_tabs", 6), ("pytabby", 6), ("pytabby_user_close", 6)]
     (row,) = bench.results.rows
     assert "pytabby in tabs just booted (reported) p50 " in row.comparisons
     assert row.ratio.endswith("; p99 1.00x in tabs just booted")
@@ -100,7 +107,7 @@ def test_a_stuck_hand_over_of_another_contender_keeps_its_earlier_trials_and_the
     bench = bench_with({"web_locks_pyodide_tabs": 3})
     handover.run(bench)
     (row,) = bench.results.rows
-    assert [len(bench.results.samples["handover_ms"][key]) for key in handover.LABELS] == [5, 2, 5, 5, 5]
+    assert [len(bench.results.samples["handover_ms"][key]) for key in handover.LABELS] == [5, 2, 5, 5, 5, 5]
     assert bench.results.samples["handover_stuck"] == ["web_locks_pyodide_tabs"]
     assert "raw Web Locks in Pyodide tabs: trial 3 never acquired within 30 s (its 2 trials before it kept)" \
         in row.comparisons
@@ -133,3 +140,23 @@ def test_pytabby_stuck_at_its_first_trial_is_flagged_with_no_target_judged():
     (row,) = bench.results.rows
     assert row.pytabby == "no trial completed" and row.targets == []
     assert row.flags == ["pytabby: trial 1 never acquired within 30 s (its 0 trials before it kept)"]
+
+
+def test_in_chromium_pytabby_is_also_closed_as_a_user_closes_a_tab_and_reported():
+    bench = bench_with({})
+    handover.run(bench)
+    assert {queue.contender: queue.closes_running_beforeunload for queue in bench.queues} == {
+        "web_locks": 0, "web_locks_pyodide_tabs": 0, "broadcast_channel": 0, "pytabby": 0,
+        "pytabby_just_booted": 0, "pytabby_user_close": 5}
+    (row,) = bench.results.rows
+    assert "; pytabby closed as a user closes a tab (beforeunload runs; reported) p50 " in row.comparisons
+    assert [target.what for target in row.targets] == ["p99 ms", "p50 x broadcast-channel"]
+
+
+def test_the_kits_tabs_whose_close_runs_beforeunload_already_are_not_closed_twice_over():
+    bench = bench_with({}, context=KitContext.__new__(KitContext))
+    handover.run(bench)
+    assert [queue.contender for queue in bench.queues] == list(handover.LABELS)[:-1]
+    assert "pytabby_user_close" not in bench.results.samples["handover_ms"]
+    (row,) = bench.results.rows
+    assert "closed as a user closes a tab" not in row.comparisons
