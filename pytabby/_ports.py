@@ -143,5 +143,7 @@ class Platform(Protocol):
         ...
 
     def on_lifecycle(self, handler: Callable[[str, bool], None]) -> Callable[[], None]:
-        """Call ``handler(event, persisted)`` for pagehide/pageshow/freeze/resume; returns remove."""
+        """Call ``handler(event, persisted)`` for beforeunload/pagehide/pageshow/freeze/resume; returns
+        remove. At a pagehide that does not persist (the document is discarded) the locks the tab
+        holds are given back before the handlers run."""
         ...

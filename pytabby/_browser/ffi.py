@@ -40,11 +40,25 @@ class Proxies:
         self._owned.clear()
 
 
-class FatalCleanups:
-    """JS functions to call, without Python, when Pyodide reports a fatal error."""
+class JsCleanups:
+    """JS functions that JS code calls later, without Python: a ``Set`` it runs and clears."""
 
     def __init__(self) -> None:
-        self._cleanups = js.Set.new()
+        self.functions = js.Set.new()
+
+    def add(self, cleanup: Any) -> Any:
+        self.functions.add(cleanup)
+        return cleanup
+
+    def discard(self, cleanup: Any) -> None:
+        self.functions.delete(cleanup)
+
+
+class FatalCleanups(JsCleanups):
+    """Run when Pyodide reports a fatal error."""
+
+    def __init__(self) -> None:
+        super().__init__()
         api = getattr(pyodide_js, "_api", None)
         if api is None:  # a Pyodide without the hook: followers' liveness still replaces a dead leader
             return
@@ -53,17 +67,13 @@ class FatalCleanups:
             cleanups.clear();
             if (previous) previous(error);
         };""")
-        api.on_fatal = chain(self._cleanups, getattr(api, "on_fatal", None))
-
-    def add(self, cleanup: Any) -> Any:
-        self._cleanups.add(cleanup)
-        return cleanup
-
-    def discard(self, cleanup: Any) -> None:
-        self._cleanups.delete(cleanup)
+        api.on_fatal = chain(self.functions, getattr(api, "on_fatal", None))
 
 
 FATAL = FatalCleanups()
+# The locks this document holds, given back by the lifecycle listener when the document is
+# discarded (a pagehide that does not persist), before any Python handler runs (``tab``).
+UNLOADING = JsCleanups()
 
 _on_settled = js.Function.new("promise", "callback", """
     promise.then(() => callback(null), (error) => callback(error ?? new Error("rejected")));""")

@@ -18,7 +18,7 @@ from pyodide.ffi import JsException, create_once_callable
 
 from .._ports import LockHold
 from ..errors import LockError
-from .ffi import FATAL, Proxies, bound, on_settled, to_js_value
+from .ffi import FATAL, UNLOADING, Proxies, bound, on_settled, to_js_value
 
 logger = logging.getLogger("pytabby.locks")
 
@@ -35,18 +35,20 @@ class BrowserLockHold:
     """One ``navigator.locks.request``, pending or granted."""
 
     def __init__(self, name: str, steal: bool, on_granted: Callable[[], None],
-                 on_lost: Callable[[BaseException | None], None]) -> None:
+                 on_lost: Callable[[BaseException | None], None], *, release_at_unload: bool = True) -> None:
         self._released = False
+        self._release_at_unload = release_at_unload
         self._granted_yet = False
         self._on_granted = on_granted
         self._on_lost = on_lost
         self._proxies = Proxies()
         self._hold = js.Promise.withResolvers()
+        self._resolve = self._hold.resolve
         # A signal cannot be combined with steal (the spec rejects it); a steal is granted at once anyway.
         abort = None if steal else js.AbortController.new()
         self._abort = abort
         options = {"steal": True} if abort is None else {"signal": abort.signal}
-        self._on_fatal = [FATAL.add(self._hold.resolve)]
+        self._on_fatal = [FATAL.add(self._resolve)]
         if abort is not None:
             self._on_fatal.append(FATAL.add(bound(abort, "abort")))
         request = js.navigator.locks.request(name, to_js_value(options), self._proxies.create(self._granted))
@@ -56,12 +58,15 @@ class BrowserLockHold:
         if self._released:
             return None  # withdrawn while the grant was on its way: let the lock go at once
         self._granted_yet = True
+        if self._release_at_unload:
+            UNLOADING.add(self._resolve)
         self._on_granted()
         return self._hold.promise
 
     def _settled(self, js_error: Any) -> None:
         for cleanup in self._on_fatal:
             FATAL.discard(cleanup)
+        UNLOADING.discard(self._resolve)
         self._proxies.destroy_all()
         if js_error is not None and not self._released:
             self._released = True
@@ -72,7 +77,8 @@ class BrowserLockHold:
             return
         self._released = True
         if self._granted_yet:
-            self._hold.resolve()
+            UNLOADING.discard(self._resolve)
+            self._resolve()
         elif self._abort is not None:
             self._abort.abort()  # withdraws a request still waiting in line
 
@@ -89,8 +95,11 @@ class BrowserLocks:
     def __init__(self) -> None:
         self._locks = js.navigator.locks
         # A lock only this realm ever asks for: its clientId in query() is ours, so is_mine can tell.
+        # No tab waits for it, so it stays until the document goes (a page that lives on after a
+        # synthetic pagehide can still tell).
         self._identity = f"pytabby:client:{secrets.token_hex(8)}"
-        self._identity_hold = BrowserLockHold(self._identity, False, lambda: None, lambda error: None)
+        self._identity_hold = BrowserLockHold(self._identity, False, lambda: None, lambda error: None,
+                                              release_at_unload=False)
 
     def request(self, name: str, *, steal: bool, on_granted: Callable[[], None],
                 on_lost: Callable[[BaseException | None], None]) -> LockHold:

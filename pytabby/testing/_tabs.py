@@ -73,7 +73,12 @@ class FakeTab:
         return lambda: self._lifecycle.remove(handler) if handler in self._lifecycle else None
 
     def dispatch_lifecycle(self, event: str, persisted: bool = False) -> None:
-        """Fire ``beforeunload``/``pagehide``/``pageshow``/``freeze``/``resume`` in this tab."""
+        """Fire ``beforeunload``/``pagehide``/``pageshow``/``freeze``/``resume`` in this tab; a
+        ``pagehide`` that does not persist gives the tab's held locks back first, as the browser edge does."""
+        if event == "pagehide" and not persisted:
+            locks = self.browser._locks
+            for request in [r for r in locks.holders.values() if r.tab is self]:
+                locks.release(request)
         for handler in list(self._lifecycle):
             handler(event, persisted)
 

@@ -72,6 +72,18 @@ async def test_a_lone_leader_keeps_leading_through_beforeunload(cluster, browser
     assert only.is_leader and events == []  # a download link or a cancelled unload costs it nothing
 
 
+async def test_a_discarded_leader_tab_gives_its_lock_back_before_its_handlers_run(cluster, browser):
+    """As the browser edge does at a pagehide that does not persist (``Platform.on_lifecycle``)."""
+    electors = cluster.electors(2)
+    await browser.settle()
+    holder_at_lose = []
+    electors[0].on("lose", lambda event: holder_at_lose.append(browser.lock_holder("pytabby:leader:k")))
+    browser.close_tab(cluster.tab_of(electors[0]), beforeunload=False)
+    assert holder_at_lose == [cluster.tab_of(electors[1])]  # given back: the successor's grant is on its way
+    await browser.settle()
+    assert electors[1].is_leader and electors[1].term == 2
+
+
 async def test_a_crashed_leader_without_pagehide_also_hands_over(cluster, browser):
     electors = cluster.electors(2)
     await browser.settle()
