@@ -144,6 +144,6 @@ class Platform(Protocol):
 
     def on_lifecycle(self, handler: Callable[[str, bool], None]) -> Callable[[], None]:
         """Call ``handler(event, persisted)`` for beforeunload/pagehide/pageshow/freeze/resume; returns
-        remove. At a pagehide that does not persist (the document is discarded) the locks the tab
-        holds are given back before the handlers run."""
+        remove. At a pagehide that does not persist (the document is discarded) the tab's sockets
+        are closed and the locks it holds given back before the handlers run."""
         ...

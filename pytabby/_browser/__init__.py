@@ -13,7 +13,8 @@ gone but proxies registered as listeners would still run it, so a dead leader
 would keep answering pings. Each channel, lock and socket therefore also
 registers a JS-only clean-up that Pyodide's ``on_fatal`` hook runs (``ffi.FATAL``):
 channels close, locks are released, sockets close, and the other tabs elect a
-new leader at once.
+new leader at once. Likewise a discarded page closes its sockets and gives its
+locks back from JS at its ``pagehide``, before Python's handlers run (``tab``).
 """
 
 from .ffi import live_proxies

@@ -55,7 +55,7 @@ class JsCleanups:
 
 
 class FatalCleanups(JsCleanups):
-    """Run when Pyodide reports a fatal error."""
+    """The clean-ups Pyodide's ``on_fatal`` hook runs, as Python is gone by then."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -71,9 +71,11 @@ class FatalCleanups(JsCleanups):
 
 
 FATAL = FatalCleanups()
-# The locks this document holds, given back by the lifecycle listener when the document is
-# discarded (a pagehide that does not persist), before any Python handler runs (``tab``).
-UNLOADING = JsCleanups()
+# What a discarded document (a pagehide that does not persist) lets go of from JS, before any
+# Python handler runs (``tab``): its sockets, then its locks, so that no next leader connects
+# while the old socket is still open.
+SOCKETS_AT_UNLOAD = JsCleanups()
+LOCKS_AT_UNLOAD = JsCleanups()
 
 _on_settled = js.Function.new("promise", "callback", """
     promise.then(() => callback(null), (error) => callback(error ?? new Error("rejected")));""")

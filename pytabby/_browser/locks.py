@@ -18,7 +18,7 @@ from pyodide.ffi import JsException, create_once_callable
 
 from .._ports import LockHold
 from ..errors import LockError
-from .ffi import FATAL, UNLOADING, Proxies, bound, on_settled, to_js_value
+from .ffi import FATAL, LOCKS_AT_UNLOAD, Proxies, bound, on_settled, to_js_value
 
 logger = logging.getLogger("pytabby.locks")
 
@@ -59,14 +59,14 @@ class BrowserLockHold:
             return None  # withdrawn while the grant was on its way: let the lock go at once
         self._granted_yet = True
         if self._release_at_unload:
-            UNLOADING.add(self._resolve)
+            LOCKS_AT_UNLOAD.add(self._resolve)
         self._on_granted()
         return self._hold.promise
 
     def _settled(self, js_error: Any) -> None:
         for cleanup in self._on_fatal:
             FATAL.discard(cleanup)
-        UNLOADING.discard(self._resolve)
+        LOCKS_AT_UNLOAD.discard(self._resolve)
         self._proxies.destroy_all()
         if js_error is not None and not self._released:
             self._released = True
@@ -77,7 +77,7 @@ class BrowserLockHold:
             return
         self._released = True
         if self._granted_yet:
-            UNLOADING.discard(self._resolve)
+            LOCKS_AT_UNLOAD.discard(self._resolve)
             self._resolve()
         elif self._abort is not None:
             self._abort.abort()  # withdraws a request still waiting in line

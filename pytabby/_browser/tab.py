@@ -15,7 +15,7 @@ from .._loop import current_loop
 from .._ports import SocketListener, Timer
 from ..errors import LeaderElectionUnavailable
 from .channel import BrowserChannel
-from .ffi import MICROTASKS, UNLOADING, Proxies
+from .ffi import LOCKS_AT_UNLOAD, MICROTASKS, SOCKETS_AT_UNLOAD, Proxies
 
 if TYPE_CHECKING:  # imported on first use: a tab with only a bus never loads them (nor secrets/hmac)
     from .locks import BrowserLocks
@@ -141,7 +141,7 @@ class BrowserPlatform:
     def _listen_lifecycle(self, on: bool) -> None:
         if on:
             self._lifecycle_listener = _lifecycle_listener(self._lifecycle_proxies.create(self._dispatch_lifecycle),
-                                                           UNLOADING.functions)
+                                                           SOCKETS_AT_UNLOAD.functions, LOCKS_AT_UNLOAD.functions)
         listener = self._lifecycle_listener
         for target, kind in self._lifecycle_targets:
             (target.addEventListener if on else target.removeEventListener)(kind, listener)
@@ -153,16 +153,21 @@ class BrowserPlatform:
 
 # Chromium runs no microtask until every pagehide listener has returned, and a lock goes back in a
 # microtask: Python's work at a closing tab's pagehide (0.5-10 ms measured) held the leader lock
-# from the next tab. So a discarded document's locks go back here, in JS, and Python's handlers
-# follow in a microtask queued after their release. Nothing of this tab can run in between.
-_lifecycle_listener = js.Function.new("dispatch", "unloading", """
+# from the next tab. So a discarded document closes its sockets and gives its locks back here, in
+# JS, and Python's handlers follow in a microtask queued after the release. Nothing of this tab
+# can run in between.
+_lifecycle_listener = js.Function.new("dispatch", "sockets", "locks", """
+    const letGo = (cleanups) => {
+        for (const cleanup of cleanups) { try { cleanup(); } catch (e) { console.error(e); } }
+        cleanups.clear();
+    };
     const listener = (event) => {
         if (event.type !== "pagehide" || event.persisted) {
             listener.dispatch(event);
             return;
         }
-        for (const release of unloading) release();
-        unloading.clear();
+        letGo(sockets);
+        letGo(locks);
         queueMicrotask(() => listener.dispatch?.(event));
     };
     listener.dispatch = dispatch;

@@ -8,7 +8,7 @@ import js
 from pyodide.ffi import to_js
 
 from .._ports import SocketListener
-from .ffi import FATAL, Proxies, bound, cross_text, text_of, uint8_array
+from .ffi import FATAL, SOCKETS_AT_UNLOAD, Proxies, bound, cross_text, text_of, uint8_array
 
 # A text frame (well formed: the browser decoded it from UTF-8) crosses as itself, or when long as
 # its UTF-8 bytes; a binary frame as its ArrayBuffer.
@@ -31,7 +31,7 @@ class BrowserSocket:
         }
         for kind, handler in self._listeners.items():
             self._socket.addEventListener(kind, handler)
-        self._on_fatal = FATAL.add(bound(self._socket, "close"))
+        self._close_now = FATAL.add(SOCKETS_AT_UNLOAD.add(bound(self._socket, "close")))
 
     def _closed(self, listener: SocketListener, event: Any) -> None:
         self._detach()
@@ -49,7 +49,8 @@ class BrowserSocket:
         self._socket.close(code, reason)
 
     def _detach(self) -> None:
-        FATAL.discard(self._on_fatal)
+        FATAL.discard(self._close_now)
+        SOCKETS_AT_UNLOAD.discard(self._close_now)
         for kind, handler in self._listeners.items():
             self._socket.removeEventListener(kind, handler)
         self._listeners = {}

@@ -209,7 +209,8 @@ class SocketLink:
         self.lead.connect()
 
     def lost(self) -> None:
-        """Leadership ended (runs before the lock is let go): close first, then say so."""
+        """Leadership ended (runs before the lock is let go, or after the edge closed the socket
+        and let it go at a discarded page's ``pagehide``): close first, then say so."""
         lead = self.lead
         self._move("lost")
         assert lead is not None  # every role that allows "lost" leads

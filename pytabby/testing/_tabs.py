@@ -74,8 +74,11 @@ class FakeTab:
 
     def dispatch_lifecycle(self, event: str, persisted: bool = False) -> None:
         """Fire ``beforeunload``/``pagehide``/``pageshow``/``freeze``/``resume`` in this tab; a
-        ``pagehide`` that does not persist gives the tab's held locks back first, as the browser edge does."""
+        ``pagehide`` that does not persist closes the tab's sockets and gives its held locks back
+        first, as the browser edge does."""
         if event == "pagehide" and not persisted:
+            for socket in self.sockets:
+                socket.close()
             locks = self.browser._locks
             for request in [r for r in locks.holders.values() if r.tab is self]:
                 locks.release(request)
