@@ -31,7 +31,9 @@ class BrowserSocket:
         }
         for kind, handler in self._listeners.items():
             self._socket.addEventListener(kind, handler)
-        self._close_now = FATAL.add(SOCKETS_AT_UNLOAD.add(bound(self._socket, "close")))
+        self._on_fatal = FATAL.add(bound(self._socket, "close"))
+        # As the link's own close would say it, had Python run first (JS allows no 1001 going-away).
+        self._on_unload = SOCKETS_AT_UNLOAD.add(self._socket.close.bind(self._socket, 1000, "leader's page closed"))
 
     def _closed(self, listener: SocketListener, event: Any) -> None:
         self._detach()
@@ -49,8 +51,8 @@ class BrowserSocket:
         self._socket.close(code, reason)
 
     def _detach(self) -> None:
-        FATAL.discard(self._close_now)
-        SOCKETS_AT_UNLOAD.discard(self._close_now)
+        FATAL.discard(self._on_fatal)
+        SOCKETS_AT_UNLOAD.discard(self._on_unload)
         for kind, handler in self._listeners.items():
             self._socket.removeEventListener(kind, handler)
         self._listeners = {}
