@@ -40,18 +40,25 @@ class Proxies:
         self._owned.clear()
 
 
+# Calls each clean-up once (one that throws is logged, the rest still run), then forgets them.
+_run_all = js.Function.new("cleanups", """
+    for (const cleanup of cleanups) { try { cleanup(); } catch (e) { console.error(e); } }
+    cleanups.clear();""")
+
+
 class JsCleanups:
-    """JS functions that JS code calls later, without Python: a ``Set`` it runs and clears."""
+    """JS functions that JS code calls later, without Python: ``run``, itself a JS function, calls them."""
 
     def __init__(self) -> None:
-        self.functions = js.Set.new()
+        self._functions = js.Set.new()
+        self.run = _run_all.bind(None, self._functions)
 
     def add(self, cleanup: Any) -> Any:
-        self.functions.add(cleanup)
+        self._functions.add(cleanup)
         return cleanup
 
     def discard(self, cleanup: Any) -> None:
-        self.functions.delete(cleanup)
+        self._functions.delete(cleanup)
 
 
 class FatalCleanups(JsCleanups):
@@ -62,12 +69,11 @@ class FatalCleanups(JsCleanups):
         api = getattr(pyodide_js, "_api", None)
         if api is None:  # a Pyodide without the hook: followers' liveness still replaces a dead leader
             return
-        chain = js.Function.new("cleanups", "previous", """return (error) => {
-            for (const cleanup of cleanups) { try { cleanup(); } catch (e) { console.error(e); } }
-            cleanups.clear();
+        chain = js.Function.new("runCleanups", "previous", """return (error) => {
+            runCleanups();
             if (previous) previous(error);
         };""")
-        api.on_fatal = chain(self.functions, getattr(api, "on_fatal", None))
+        api.on_fatal = chain(self.run, getattr(api, "on_fatal", None))
 
 
 FATAL = FatalCleanups()

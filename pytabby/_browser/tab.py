@@ -141,7 +141,7 @@ class BrowserPlatform:
     def _listen_lifecycle(self, on: bool) -> None:
         if on:
             self._lifecycle_listener = _lifecycle_listener(self._lifecycle_proxies.create(self._dispatch_lifecycle),
-                                                           SOCKETS_AT_UNLOAD.functions, LOCKS_AT_UNLOAD.functions)
+                                                           SOCKETS_AT_UNLOAD.run, LOCKS_AT_UNLOAD.run)
         listener = self._lifecycle_listener
         for target, kind in self._lifecycle_targets:
             (target.addEventListener if on else target.removeEventListener)(kind, listener)
@@ -156,18 +156,14 @@ class BrowserPlatform:
 # from the next tab. So a discarded document closes its sockets and gives its locks back here, in
 # JS, and Python's handlers follow in a microtask queued after the release. Nothing of this tab
 # can run in between.
-_lifecycle_listener = js.Function.new("dispatch", "sockets", "locks", """
-    const letGo = (cleanups) => {
-        for (const cleanup of cleanups) { try { cleanup(); } catch (e) { console.error(e); } }
-        cleanups.clear();
-    };
+_lifecycle_listener = js.Function.new("dispatch", "closeSockets", "releaseLocks", """
     const listener = (event) => {
         if (event.type !== "pagehide" || event.persisted) {
             listener.dispatch(event);
             return;
         }
-        letGo(sockets);
-        letGo(locks);
+        closeSockets();
+        releaseLocks();
         queueMicrotask(() => listener.dispatch?.(event));
     };
     listener.dispatch = dispatch;

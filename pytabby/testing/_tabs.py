@@ -80,7 +80,7 @@ class FakeTab:
             for socket in self.sockets:
                 socket.close()
             locks = self.browser._locks
-            for request in [r for r in locks.holders.values() if r.tab is self]:
+            for request in [r for r in locks.held_by(self) if r.held]:  # not those still in line
                 locks.release(request)
         for handler in list(self._lifecycle):
             handler(event, persisted)
