@@ -210,13 +210,13 @@ def test_a_burst_reaches_js_as_one_json_batch_as_encode_json_batch_builds_it(sha
     listen_in_js(js_page, name)
     expected = json.loads(run_py(shared_tabs[0], f"""
 import json
-from pytabby._core.envelope import JsonBatchWriter, encode, encode_json_batch
+from pytabby._core.envelope import JsonBatchWriter, batch_row, encode, encode_json_batch
 bus = buses[{name!r}]
 bus._now_ms = bus._burst_ms = lambda: 1795000000000.1235
 sent = [bus.publish("burst", payload) for payload in [1, 2, {{"k": [1.5, None, "\u00e9"]}}, -0.0, "x", True]]
 writer = JsonBatchWriter(bus.tab_id)
 lone = encode("burst", 1, tab_id=bus.tab_id, ts=sent[0].ts, seq=sent[0].seq)
-batch = encode_json_batch([writer.item(m.type, m.payload, m.ts, m.seq) for m in sent[1:]], tab_id=bus.tab_id,
+batch = encode_json_batch(writer.texts([batch_row(m.type, m.payload, m.ts, m.seq) for m in sent[1:]]), tab_id=bus.tab_id,
                           ts=1795000000000.1235)
 json.dumps([lone, batch])
 """))
@@ -236,12 +236,12 @@ def test_a_long_burst_reaches_js_and_tabs_as_one_json_batch_whichever_way_its_te
 import json
 from pytabby._browser.channel import BATCH_TEXT_AS_BYTES
 from pytabby._browser.ffi import LONG_TEXT
-from pytabby._core.envelope import JsonBatchWriter, encode_json_batch, json_batch_text
+from pytabby._core.envelope import JsonBatchWriter, batch_row, encode_json_batch, json_batch_text
 bus = buses[{name!r}]
 bus._now_ms = bus._burst_ms = lambda: 1795000000000.5
 sent = [bus.publish("long", {{"i": i, "text": "\\u00e9\\"<>" * 40}}) for i in range(40)]
 writer = JsonBatchWriter(bus.tab_id)
-items = [writer.item(m.type, m.payload, m.ts, m.seq) for m in sent[1:]]
+items = writer.texts([batch_row(m.type, m.payload, m.ts, m.seq) for m in sent[1:]])
 assert len(json_batch_text(items)) > LONG_TEXT
 json.dumps([BATCH_TEXT_AS_BYTES, encode_json_batch(items, tab_id=bus.tab_id, ts=1795000000000.5)])
 """))

@@ -358,6 +358,21 @@ async def test_a_burst_leaves_as_json_text_until_a_payload_json_cannot_carry_the
     assert seen == bursts[0] + bursts[1]
 
 
+async def test_a_bursts_payloads_leave_as_they_were_when_published_though_the_app_changes_them_after(cluster, browser):
+    # A burst's rows wait for the turn's end: a list or dict in them is written at publish.
+    a, b = open_buses(cluster, 2)
+    seen = []
+    b.subscribe_all(lambda m: seen.append(m.payload))
+    state = {"n": 0, "log": []}
+    for n in range(3):
+        state["n"] = n
+        state["log"].append(n)
+        a.publish("state", state)
+    state["n"] = 99
+    await browser.settle()
+    assert seen == [{"n": 0, "log": [0]}, {"n": 1, "log": [0, 1]}, {"n": 2, "log": [0, 1, 2]}]
+
+
 async def test_a_burst_is_stamped_in_groups_each_with_its_first_messages_clock_reading(cluster, browser):
     from pytabby.bus import STAMP_GROUP
 

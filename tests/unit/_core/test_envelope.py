@@ -156,19 +156,21 @@ PLAIN_PAYLOADS = [0, -7, 2**53, -(2**53), True, False, None, 1.5, -0.0, 1e300, "
 
 @pytest.mark.parametrize("payload", PLAIN_PAYLOADS)
 def test_a_json_batch_item_is_the_text_json_dumps_writes_for_its_envelope(payload):
-    from pytabby._core.envelope import JsonBatchWriter, batch_item
+    from pytabby._core.envelope import JsonBatchWriter, batch_item, batch_row
 
     ts = 1795000000000.1235
     expected = json.dumps(batch_item("t\u00e9", payload, "tab-1", ts, 7), allow_nan=False, separators=(",", ":"))
-    assert JsonBatchWriter("tab-1").item("t\u00e9", payload, ts, 7) == expected
+    assert JsonBatchWriter("tab-1").texts([batch_row("t\u00e9", payload, ts, 7)]) == [expected]
 
 
 def test_a_json_batch_writer_writes_each_timestamp_as_js_does_and_decode_reads_it_back_when_readings_repeat():
-    from pytabby._core.envelope import JsonBatchText, JsonBatchWriter, decode_all, json_batch_text
+    from pytabby._core.envelope import JsonBatchText, JsonBatchWriter, batch_row, decode_all, json_batch_text
 
     writer = JsonBatchWriter("tab-1")
     readings = [5.25, 5.25, 0.0, -0.0, -0.0, 0.0, 1795000000000.1235, 1795000000000.1235, 7.0, 1795000000000.0, 7.0]
-    items = [writer.item("t", None, ts, n) for n, ts in enumerate(readings)]
+    # in batches of 1 to 4 rows: a reading's text is kept from one batch to the next
+    rows = [batch_row("t", None, ts, n) for n, ts in enumerate(readings)]
+    items = [text for start, size in [(0, 1), (1, 3), (4, 4), (8, 3)] for text in writer.texts(rows[start:start + size])]
     # A whole number of ms as JSON.stringify writes it (no ".0"), so a batch of them reads back
     # unchanged in JS; a zero keeps its sign.
     assert [json.loads(item)["ts"] for item in items] == [5.25, 5.25, 0.0, -0.0, -0.0, 0.0, 1795000000000.1235,
@@ -179,7 +181,7 @@ def test_a_json_batch_writer_writes_each_timestamp_as_js_does_and_decode_reads_i
 
 
 def test_a_json_batch_writer_writes_every_type_as_json_dumps_does_and_keeps_a_bounded_few():
-    from pytabby._core.envelope import MAX_KEPT_HEADS, JsonBatchWriter, batch_item
+    from pytabby._core.envelope import MAX_KEPT_HEADS, JsonBatchWriter, batch_item, batch_row
 
     writer = JsonBatchWriter("tab-1")
     types = [f"type-{n}\u00e9" for n in range(MAX_KEPT_HEADS * 2 + 5)]
@@ -187,7 +189,7 @@ def test_a_json_batch_writer_writes_every_type_as_json_dumps_does_and_keeps_a_bo
     for _ in range(2):  # the second round meets each type again, kept or not
         for seq, message_type in enumerate(types):
             expected = json.dumps(batch_item(message_type, seq, "tab-1", 2.5, seq), separators=(",", ":"))
-            assert writer.item(message_type, seq, 2.5, seq) == expected
+            assert writer.texts([batch_row(message_type, seq, 2.5, seq)]) == [expected]
             assert len(writer._heads) <= MAX_KEPT_HEADS
         kept.append(sorted(writer._heads))
     # A new type past 64 kept clears them: 133 types leave the last 5; 266 the last 10.
@@ -214,10 +216,10 @@ def test_a_json_batch_item_pytabby_does_not_write_takes_decode_for_its_verdict()
 
 
 def test_a_json_batch_decodes_to_the_same_messages_in_order():
-    from pytabby._core.envelope import JsonBatchWriter, decode_all, encode_json_batch
+    from pytabby._core.envelope import JsonBatchWriter, batch_row, decode_all, encode_json_batch
 
     writer = JsonBatchWriter("a")
-    items = [writer.item("t", payload, 1.0 + n, n) for n, payload in enumerate(PLAIN_PAYLOADS)]
+    items = writer.texts([batch_row("t", payload, 1.0 + n, n) for n, payload in enumerate(PLAIN_PAYLOADS)])
     batch = encode_json_batch(items, tab_id="a", ts=1.0)
     assert batch["enc"] == "json" and isinstance(batch["payload"], str)
     messages = decode_all(structured_clone(batch))
