@@ -25,7 +25,7 @@ from typing import Any, TypedDict, Unpack
 
 from ._core.buffer import Overflow, check_buffer_args
 from ._core.envelope import (BatchRow, JsonBatchWriter, Message, batch_item, batch_row, check_message,
-                             decode_all, encode_batch, plain_json)
+                             decode_all, encode_batch, held_copy, plain_json)
 from ._ports import Platform
 from ._closeable import Closeable
 from ._runtime import default_platform
@@ -160,11 +160,14 @@ class TabBus(Closeable):
         elif (ts := self._now_ms()) - self._last_publish_ms < BURST_MS and self._coalesce:
             self._group_ms = ts
             plain = check_message(type, payload)
-            self._burst_first = (type, payload, ts, seq, plain)
+            # Posted at the turn's end (alone, or in a batch): as the payload is now, as a lone
+            # message's is. A batch's rows hold their JSON text already.
+            held = held_copy(payload)
+            self._burst_first = (type, held, ts, seq, plain)
             if plain:
                 self._burst_rows.append(batch_row(type, payload, ts, seq))
             else:
-                self._burst_objects.append(batch_item(type, payload, tab_id, ts, seq))
+                self._burst_objects.append(batch_item(type, held, tab_id, ts, seq))
             self._batching = True
             self._flush_at_turn_end()
         else:  # after a pause (or uncoalesced): it leaves at once, before any other work
@@ -194,7 +197,7 @@ class TabBus(Closeable):
         if self._burst_rows:  # the rows so far leave first, in order
             self._post_burst()
         objects = self._burst_objects
-        objects.append(batch_item(type, payload, self._tab_id, ts, seq))
+        objects.append(batch_item(type, held_copy(payload), self._tab_id, ts, seq))
         if len(objects) >= MAX_BATCH:
             self._post_burst()
 

@@ -195,6 +195,20 @@ def lone_envelope(type: str, payload: Any, tab_id: str, ts: float, seq: int, pla
     return wire
 
 
+def held_copy(payload: Any) -> Any:
+    """``payload`` as it is now, as structured clone copies it at ``postMessage``: dicts, and lists
+    and tuples as lists, copied all the way down, byte buffers as bytes; what cannot change is
+    shared. For a message that leaves later (a burst's, at the loop turn's end) and for the fake
+    channel's clone; ``check_payload`` passed it, so no cycle and a bounded depth."""
+    if isinstance(payload, dict):
+        return {key: held_copy(value) for key, value in payload.items()}
+    if isinstance(payload, (list, tuple)):
+        return [held_copy(item) for item in payload]
+    if isinstance(payload, (bytearray, memoryview)):
+        return bytes(payload)
+    return payload
+
+
 def batch_item(type: str, payload: Any, tab_id: str, ts: float, seq: int) -> dict[str, Any]:
     """One envelope inside a batch, from a type and payload ``check_message`` passed."""
     return {"type": type, "payload": payload, "tabId": tab_id, "ts": ts, "seq": seq}

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._core.envelope import check_payload, encode_json_batch, lone_envelope
+from .._core.envelope import check_payload, encode_json_batch, held_copy, lone_envelope
 from .._loop import current_loop
 
 if TYPE_CHECKING:
@@ -19,17 +19,7 @@ def structured_clone(value: Any) -> Any:
         check_payload(value)
     except TypeError as exc:
         raise TypeError(f"DataCloneError: {exc}") from None
-    return _copy(value)
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, (bytearray, memoryview)):
-        return bytes(value)
-    if isinstance(value, (list, tuple)):
-        return [_copy(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _copy(item) for key, item in value.items()}
-    return value
+    return held_copy(value)
 
 
 class _FakeChannel:

@@ -266,6 +266,34 @@ for payload in (1.0, 2, 3.0):
     assert run_py(shared_tabs[1], f"[repr(m[1]) for m in seen[{name!r}]]") == ["1", "2", "3.0"]
 
 
+def test_a_payload_changed_after_publish_leaves_as_it_was_in_every_burst_path(shared_tabs, name):
+    # A burst leaves at the turn's end: as JSON rows, as a burst of one (posted whole), as objects.
+    open_bus(shared_tabs[:2], name)
+    run_py(shared_tabs[0], f"""
+import asyncio
+bus = buses[{name!r}]
+bus._now_ms = bus._burst_ms = lambda: 1795000000000.5  # the clock stands still: after the first, every publish is in the burst
+state = {{"log": [0]}}
+bus.publish("lone", state)
+await asyncio.sleep(0)
+bus.publish("alone", state)  # a later turn: a burst of one
+state["log"].append(1)
+await asyncio.sleep(0)
+bus.publish("rows", state)
+bus.publish("rows", state)
+state["log"].append(2)
+await asyncio.sleep(0)
+blob = {{"data": bytearray(b"ab")}}
+bus.publish("objects", blob)
+bus.publish("objects", blob)
+blob["data"][0] = ord("z")
+""")
+    wait_py(shared_tabs[1], f"len(seen[{name!r}]) == 6")
+    assert run_py(shared_tabs[1], f"repr([m[:2] for m in seen[{name!r}]])") == repr([
+        ["lone", {"log": [0]}], ["alone", {"log": [0]}], ["rows", {"log": [0, 1]}], ["rows", {"log": [0, 1]}],
+        ["objects", {"data": b"ab"}], ["objects", {"data": b"ab"}]])
+
+
 def test_malformed_envelopes_from_other_code_are_reported_not_delivered(shared_tabs, js_page, name):
     open_bus(shared_tabs[:1], name)
     run_py(shared_tabs[0], f"bad = []; buses[{name!r}].on_malformed(lambda e: bad.append(e.reason))")

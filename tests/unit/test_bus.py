@@ -359,7 +359,8 @@ async def test_a_burst_leaves_as_json_text_until_a_payload_json_cannot_carry_the
 
 
 async def test_a_bursts_payloads_leave_as_they_were_when_published_though_the_app_changes_them_after(cluster, browser):
-    # A burst's rows wait for the turn's end: a list or dict in them is written at publish.
+    # A burst leaves at the turn's end; each of its payloads must leave as it was at its publish, as
+    # a lone message's does: as JSON rows, as a burst of one (posted whole), and as objects (bytes).
     a, b = open_buses(cluster, 2)
     seen = []
     b.subscribe_all(lambda m: seen.append(m.payload))
@@ -370,7 +371,18 @@ async def test_a_bursts_payloads_leave_as_they_were_when_published_though_the_ap
         a.publish("state", state)
     state["n"] = 99
     await browser.settle()
-    assert seen == [{"n": 0, "log": [0]}, {"n": 1, "log": [0, 1]}, {"n": 2, "log": [0, 1, 2]}]
+    alone = {"n": 1, "log": [1]}
+    a.publish("alone", alone)  # a later turn, the clock still: a burst of one
+    alone["log"].append(2)
+    await browser.settle()
+    blob = {"data": bytearray(b"ab"), "parts": [(1, 2)]}
+    a.publish("blob", blob)
+    a.publish("blob", blob)
+    blob["data"][0] = ord("z")
+    blob["parts"].append((3,))
+    await browser.settle()
+    assert seen == [{"n": 0, "log": [0]}, {"n": 1, "log": [0, 1]}, {"n": 2, "log": [0, 1, 2]}, {"n": 1, "log": [1]},
+                    {"data": b"ab", "parts": [[1, 2]]}, {"data": b"ab", "parts": [[1, 2]]}]
 
 
 async def test_a_burst_is_stamped_in_groups_each_with_its_first_messages_clock_reading(cluster, browser):
