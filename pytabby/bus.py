@@ -151,7 +151,7 @@ class TabBus(Closeable):
             else:
                 ts = self._group_ms = self._burst_ms()
             if check_message(type, payload) and not self._burst_objects:
-                # batch_row(), inline: a call per message was a tenth of a burst's publish
+                # batch_row() inline: no call per message (the writer's call each had been a tenth of publish)
                 rows.append((type, payload if payload.__class__ is int else plain_json(payload), ts, seq))
                 if len(rows) >= MAX_BATCH:
                     self._post_burst()  # a long burst: let other tabs start on it while this one goes on
