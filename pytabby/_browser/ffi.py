@@ -128,9 +128,9 @@ class Microtasks:
 MICROTASKS = Microtasks()
 
 
-def bound(target: Any, method: str) -> Any:
-    """``target.method`` as a JS function that needs no Python to run."""
-    return getattr(target, method).bind(target)
+def bound(target: Any, method: str, *args: Any) -> Any:
+    """``target.method`` (with ``args`` first) as a JS function that needs no Python to run."""
+    return getattr(target, method).bind(target, *args)
 
 
 def to_js_value(value: Any) -> Any:

@@ -33,7 +33,7 @@ class BrowserSocket:
             self._socket.addEventListener(kind, handler)
         self._on_fatal = FATAL.add(bound(self._socket, "close"))
         # As the link's own close would say it, had Python run first (JS allows no 1001 going-away).
-        self._on_unload = SOCKETS_AT_UNLOAD.add(self._socket.close.bind(self._socket, 1000, "leader's page closed"))
+        self._on_unload = SOCKETS_AT_UNLOAD.add(bound(self._socket, "close", 1000, "leader's page closed"))
 
     def _closed(self, listener: SocketListener, event: Any) -> None:
         self._detach()
