@@ -1,8 +1,9 @@
 """Bus fan-out: one message to N tabs, time until the slowest receiver's handler ran.
 
-pytabby, naive Python and raw JS take turns, one message each per round, on the same tabs. A
-full run takes 300 rounds so that p99 is a percentile (3 rounds above it), not the slowest round
-of 60: one stalled renderer among the receivers decides that round.
+pytabby, naive Python and raw JS take turns, one message each per round in an order shuffled each
+round (see the latency figure), on the same tabs. A full run takes 300 rounds so that p99 is a
+percentile (3 rounds above it), not the slowest round of 60: one stalled renderer among the
+receivers decides that round.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from .harness import NOW_JS, NOW_PY, Bench, Row, Target, p50, pct, ratio_interval, run_py, summary
 
 GAP_S = 0.02  # between rounds: every receiver is done before the next message
+ORDER_SEED = 17  # the rounds' orders, the same in every run
 
 _JS_RECEIVE = "() => { window.fanJs = []; new BroadcastChannel('fan-js').onmessage = (e) => window.fanJs.push(%s); }" % NOW_JS
 _PY_RECEIVE = f"""
@@ -25,22 +27,25 @@ fan_bus = create_bus("fan-py")
 fan_bus.subscribe("m", lambda msg: fan["pytabby"].append({NOW_PY}))
 """
 _SEND = f"""
+import random
 from pyodide.ffi import to_js
 from pytabby import create_bus
 send_js = js.eval("(ch) => ch.postMessage({{type: 'm', payload: 0, tabId: 'js', ts: %s}})")
 raw_tx, naive_tx = js.BroadcastChannel.new("fan-js"), js.BroadcastChannel.new("fan-naive")
 sent = {{"js": [], "naive": [], "pytabby": []}}
+shuffle = random.Random(SEED).shuffle
 with create_bus("fan-py") as py_tx:
+    senders = {{"js": lambda r: send_js(raw_tx),
+               "naive": lambda r: naive_tx.postMessage(to_js({{"type": "m", "payload": r, "tabId": "py", "ts": 0}},
+                                                             dict_converter=js.Object.fromEntries)),
+               "pytabby": lambda r: py_tx.publish("m", r)}}
+    order = list(senders)
     for r in range(ROUNDS):
-        sent["js"].append({NOW_PY})
-        send_js(raw_tx)
-        await asyncio.sleep(GAP)
-        sent["naive"].append({NOW_PY})
-        naive_tx.postMessage(to_js({{"type": "m", "payload": r, "tabId": "py", "ts": 0}}, dict_converter=js.Object.fromEntries))
-        await asyncio.sleep(GAP)
-        sent["pytabby"].append({NOW_PY})
-        py_tx.publish("m", r)
-        await asyncio.sleep(GAP)
+        shuffle(order)  # each contender after each other alike, as in the latency figure
+        for name in order:
+            sent[name].append({NOW_PY})
+            senders[name](r)
+            await asyncio.sleep(GAP)
 raw_tx.close(); naive_tx.close()
 sent
 """.replace("%s", NOW_JS)
@@ -61,7 +66,7 @@ def _fanout(bench: Bench, tabs: int) -> None:
     for page in receivers:
         run_py(page, _PY_RECEIVE)
     bench.settle(sender)
-    sent = run_py(sender, _SEND.replace("ROUNDS", str(rounds)).replace("GAP", str(GAP_S)))
+    sent = run_py(sender, _SEND.replace("ROUNDS", str(rounds)).replace("GAP", str(GAP_S)).replace("SEED", str(ORDER_SEED)))
     arrivals = {"js": [page.evaluate("() => window.fanJs") for page in raw]}
     for variant in ("naive", "pytabby"):
         arrivals[variant] = [run_py(page, f"fan[{variant!r}]") for page in receivers]

@@ -2,9 +2,11 @@
 
 One Pyodide sender tab sends the contenders' messages in turn, 4 ms apart; one Pyodide tab
 receives the Python contenders', a plain page raw JS's (as in the fan-out figure). Turns per
-message, on the same tabs, so machine noise hits every contender alike; the order turns each
-round, as a message's cost depends on what the tabs did just before it (Firefox: a contender's p50
-moved 0.06-0.10 ms with its place).
+message, on the same tabs, so machine noise hits every contender alike, in an order shuffled each
+turn, as a message's cost depends on what the tabs did just before it: each contender follows
+each other as often. (A rotation of one order, as before, kept each contender's predecessor: in
+Firefox four identical pytabby buses in a cycle behind the floor came 15-30 µs apart, the one
+right after the floor slowest; shuffled, within 3 µs.)
 
 The Python floor is the least any Python-to-Python message pays: one call from Python into JS,
 which builds and posts the object, and one call from the JS listener into Python with the payload;
@@ -22,6 +24,7 @@ from .harness import NOW_JS, NOW_PY, Bench, Row, Target, p50, pct, ratio_interva
 
 GAP_S = 0.004
 WARMUP = 10  # per contender: first messages run cold code
+ORDER_SEED = 13  # the turns' orders, the same in every run
 
 _JS_RECEIVE = "() => { window.lat = []; new BroadcastChannel('lat-js').onmessage = (e) => window.lat.push(%s - e.data.payload); }" % NOW_JS
 _PY_RECEIVE = f"""
@@ -42,6 +45,7 @@ lat_peer_bus = create_bus("lat-peer")
 lat_peer_bus.subscribe("m", lambda msg: lat["js_peer"].append({NOW_PY} - msg.payload))
 """
 _SEND = f"""
+import random
 from pyodide.ffi import to_js
 from pytabby import create_bus
 send_js = js.eval("(ch) => ch.postMessage({{type: 'm', payload: %s, tabId: 'js', ts: Date.now()}})")
@@ -51,12 +55,14 @@ floor_tx, peer_tx = js.BroadcastChannel.new("lat-floor"), js.BroadcastChannel.ne
 def send_naive():
     now = {NOW_PY}
     naive_tx.postMessage(to_js({{"type": "m", "payload": now, "tabId": "py", "ts": now}}, dict_converter=js.Object.fromEntries))
+shuffle = random.Random(SEED).shuffle
 with create_bus("lat-py") as py_tx:
     senders = [lambda: send_js(raw_tx), send_naive, lambda: post_floor(floor_tx, {NOW_PY}),
                lambda: py_tx.publish("m", {NOW_PY}), lambda: send_js(peer_tx)]
     for turn in range(COUNT):
-        first = turn % len(senders)  # each contender in each place in turn
-        for sender in senders[first:] + senders[:first]:
+        order = senders[:]
+        shuffle(order)  # each contender after each other alike (a rotation keeps one predecessor)
+        for sender in order:
             sender()
             await asyncio.sleep(GAP)
 raw_tx.close(); naive_tx.close(); floor_tx.close(); peer_tx.close()
@@ -70,7 +76,7 @@ def run(bench: Bench) -> None:
     raw.evaluate(_JS_RECEIVE)
     run_py(receiver, _PY_RECEIVE)
     count = bench.size.latency_rounds * 60
-    run_py(sender, _SEND.replace("COUNT", str(count)).replace("GAP", str(GAP_S)))
+    run_py(sender, _SEND.replace("COUNT", str(count)).replace("GAP", str(GAP_S)).replace("SEED", str(ORDER_SEED)))
     raw.wait_for_function(f"() => window.lat.length >= {count}")
     receiver.wait_for_function(f"() => pyodide.runPython('min(len(v) for v in lat.values())') >= {count}")
     got = run_py(receiver, "lat")

@@ -4,6 +4,7 @@ and a Python floor."""
 from __future__ import annotations
 
 import math
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ LOST_AFTER_S = 30.0
 # Ordinary pages read the clock in steps of up to 1 ms (Firefox, WebKit): a round shorter than a
 # step (a --tiny run's batched JS) counts as one step, not as no time.
 CLOCK_STEP_MS = 1.0
+ORDER_SEED = 11  # the rounds' orders, the same in every run
 LABELS = {"js": "raw JS", "js_batch100": "JS batch 100", "broadcast_channel": "broadcast-channel",
           "naive_py": "naive Python", "floor_py": "Python floor", "pytabby": "pytabby"}
 
@@ -235,10 +237,13 @@ def _measure(bench: Bench, plain: bool) -> None:
     }
     runs: dict[str, list[float | None]] = {key: [] for key in contenders}
     lost: list[tuple[str, int, int]] = []  # contender, messages delivered, round
+    order = list(contenders)
+    shuffle = random.Random(ORDER_SEED).shuffle
     for round_number in range(rounds + 1):  # the first round warms up and is discarded
-        for key, contender in contenders.items():
+        shuffle(order)  # each contender after each other alike (see the latency figure)
+        for key in order:
             try:
-                runs[key].append(contender())
+                runs[key].append(contenders[key]())
             except _Lost as shortfall:
                 runs[key].append(None)
                 lost.append((key, shortfall.delivered, round_number))
