@@ -9,6 +9,9 @@ from benchmarks.engine_pages import KitContext
 from benchmarks.harness import Results
 
 
+LOCK_AHEAD_MS = 2.0  # each trial's pagehide lock acquires this much before pytabby
+
+
 class LockQueue:
     """Tabs queued on one lock in page order: closing the holder hands it to the next, unless stuck."""
 
@@ -18,6 +21,7 @@ class LockQueue:
         self.closes = 0
         self.closes_running_beforeunload = 0
         self.contender = ""
+        self.setups: list[str] = []  # every tab's setup scripts, in the order they ran
 
     def close(self, page: "Page") -> None:
         self.closes += 1
@@ -36,8 +40,12 @@ class Page:
     def evaluate(self, script: str, arg: object = None) -> object:
         if script == "() => window.acquiredAt":
             return self.acquired_at
-        if arg is not None and self is self.queue.pages[0]:  # the setup: the first tab leads at once
-            self.acquired_at = 1.0
+        if script == "() => window.pagehideLockAt":
+            return self.acquired_at - LOCK_AHEAD_MS
+        if arg is not None:
+            self.queue.setups.append(script)
+            if self is self.queue.pages[0]:  # the setup: the first tab leads at once
+                self.acquired_at = 1.0
         return None
 
     def wait_for_function(self, script: str, polling: float = 0, timeout: float = 0) -> None:
@@ -129,7 +137,8 @@ def test_a_contender_stuck_at_its_first_trial_leaves_its_ratio_out_and_the_other
     assert "raw Web Locks in Pyodide tabs no trial completed" in row.comparisons
     assert "raw Web Locks in Pyodide tabs: trial 1 never acquired within 30 s (its 0 trials before it kept)" \
         in row.comparisons
-    assert row.ratio == "p50 1.00x broadcast-channel; p50 1.00x raw Web Locks; p99 1.00x in tabs just booted"
+    assert row.ratio == ("p50 1.00x broadcast-channel; p50 1.00x raw Web Locks; pytabby less the pagehide lock, "
+                         "per trial: p50 2.00 / p99 2.00 ms; p99 1.00x in tabs just booted")
     assert row.flags == []
     assert [target.what for target in row.targets] == ["p99 ms", "p50 x broadcast-channel"]
 
@@ -160,3 +169,24 @@ def test_the_kits_tabs_whose_close_runs_beforeunload_already_are_not_closed_twic
     assert "pytabby_user_close" not in bench.results.samples["handover_ms"]
     (row,) = bench.results.rows
     assert "closed as a user closes a tab" not in row.comparisons
+
+
+def test_pytabbys_tabs_join_a_pagehide_locks_queue_first_and_each_trial_reports_pytabby_less_that_lock():
+    bench = bench_with({})
+    handover.run(bench)
+    setups = {queue.contender: queue.setups for queue in bench.queues}
+    assert setups["pytabby"] == [handover._PAGEHIDE_LOCK, "setup"] * 6  # "setup": the Python setup's stand-in
+    assert handover._PAGEHIDE_LOCK not in setups["pytabby_just_booted"] + setups["web_locks_pyodide_tabs"]
+    pytabby = bench.results.samples["handover_ms"]["pytabby"]
+    lock = bench.results.samples["handover_pagehide_lock_beside_pytabby_ms"]
+    assert [round(total - lock_total, 6) for total, lock_total in zip(pytabby, lock, strict=True)] == [2.0] * 5
+    (row,) = bench.results.rows
+    assert "; pytabby less the pagehide lock, per trial: p50 2.00 / p99 2.00 ms" in row.ratio
+    assert "; a JS lock let go at pagehide, in pytabby's tabs and closes p50 " in row.comparisons
+
+
+def test_a_stuck_pytabby_trial_keeps_as_many_pagehide_lock_times_as_pytabby_times():
+    bench = bench_with({"pytabby": 3})
+    handover.run(bench)
+    assert len(bench.results.samples["handover_ms"]["pytabby"]) == 2
+    assert len(bench.results.samples["handover_pagehide_lock_beside_pytabby_ms"]) == 2
