@@ -6,10 +6,6 @@ Pyodide tabs are warmed up first, as an app's tabs are by the time one closes (`
 same trials in tabs that have only booted are reported beside the target's.
 A trial starts when the close command leaves for the browser: in Firefox and WebKit the test
 kit's work before it (reading the window's console for reports, picking the window) took 3-15 ms.
-pytabby's tabs also hold a plain JS lock in a second queue of the same tabs, let go at pagehide:
-each close hands both on, so each trial compares pytabby with what the browser takes for a lock let
-go at pagehide, in the same tabs at the same moment. Where the close skips beforeunload (Playwright's
-in Chromium) that lock is pytabby's floor; where it runs it, pytabby hands over there, before it.
 """
 
 from __future__ import annotations
@@ -26,7 +22,8 @@ from .harness import NOW_JS, NOW_PY, Bench, Row, Target, names, p50, pct, run_py
 # runs the browser's own reclaim never handed a closed Pyodide tab's lock on (raw JS contender).
 STUCK_AFTER_MS = 30_000
 LABELS = {"web_locks": "raw Web Locks", "web_locks_pyodide_tabs": "raw Web Locks in Pyodide tabs",
-          "broadcast_channel": "broadcast-channel", "pytabby": "pytabby",
+          "broadcast_channel": "broadcast-channel",
+          "web_locks_at_pagehide": "a JS lock let go at pagehide in Pyodide tabs", "pytabby": "pytabby",
           "pytabby_just_booted": "pytabby in tabs just booted",
           "pytabby_user_close": "pytabby closed as a user closes a tab"}
 # Tabs that have only booted and started their electors keep the engine's background workers busy
@@ -59,17 +56,16 @@ _JS_LOCK_LEADER = """(key) => {
     navigator.locks.request(key, () => { window.acquiredAt = %s; return new Promise(() => {}); });
 }""" % NOW_JS
 
-# An election on Web Locks handing over at pagehide with nothing else to do: the close reaching the
-# page and the lock manager granting the next tab. Joined before pytabby's elector, its pagehide
-# listener runs first, so pytabby's Python at pagehide never holds it back (the other way round it
-# did, by 1.4-7.7 ms). Separate sets of 21 tabs, a minute apart, had differed by up to 2.4x p50.
-_PAGEHIDE_LOCK = """(key) => {
-    window.pagehideLockAt = 0;
-    let release = null;
-    addEventListener("pagehide", () => release?.());
-    navigator.locks.request(`pagehide-lock:${key}`, () => {
-        window.pagehideLockAt = %s;
-        return new Promise((resolve) => { release = resolve; });
+# An election on Web Locks handing over at pagehide with nothing else to do, as pytabby's does at a
+# close that skips beforeunload: the close reaching the page and the lock manager granting the next
+# tab. Its own tabs, run just before pytabby's: in pytabby's tabs, a second lock let go at the same
+# pagehide changes the first one's figure (in Chromium the lock let go first is granted first, the
+# others up to ~30 ms later).
+_JS_LOCK_LET_GO_AT_PAGEHIDE = """(key) => {
+    window.acquiredAt = 0;
+    navigator.locks.request(key, () => {
+        window.acquiredAt = %s;
+        return new Promise((release) => addEventListener("pagehide", release));
     });
 }""" % NOW_JS
 
@@ -100,14 +96,13 @@ class _Stuck(Exception):
 
 def run(bench: Bench) -> None:
     trials = bench.size.handover_trials
-    pagehide_lock: list[float] = []  # in each of pytabby's trials, the JS lock's hand-over
     contenders: dict[str, Callable[[], list[float]]] = {
         "web_locks": lambda: _trials(bench, trials, "/raw.html", _JS_LOCK_LEADER),
         # The same JS in tabs that booted Pyodide: what closing a ~100 MB wasm tab costs the engine.
         "web_locks_pyodide_tabs": lambda: _trials(bench, trials, None, _JS_LOCK_LEADER),
         "broadcast_channel": lambda: _trials(bench, trials, "/bench/broadcast-channel.html", _BC_LEADER),
-        "pytabby": lambda: _trials(bench, trials, None, _PYTABBY_LEADER, python=True,
-                                     pagehide_lock=pagehide_lock),
+        "web_locks_at_pagehide": lambda: _trials(bench, trials, None, _JS_LOCK_LET_GO_AT_PAGEHIDE),
+        "pytabby": lambda: _trials(bench, trials, None, _PYTABBY_LEADER, python=True),
         "pytabby_just_booted": lambda: _trials(bench, trials, None, _PYTABBY_LEADER, python=True, warm=False),
     }
     # Playwright's page.close() skips beforeunload; a user's close (or window.close()) runs it, and
@@ -124,13 +119,13 @@ def run(bench: Bench) -> None:
             samples[key] = shortfall.samples
             stuck.append(key)
     bench.results.samples["handover_ms"] = samples
-    bench.results.samples["handover_pagehide_lock_beside_pytabby_ms"] = pagehide_lock
     bench.results.samples["handover_stuck"] = stuck
     notes = [f"{LABELS[key]}: trial {len(samples[key]) + 1} never acquired within {STUCK_AFTER_MS / 1000:g} s "
              f"(its {len(samples[key])} trials before it kept)" for key in stuck]
     flags = [note for key, note in zip(stuck, notes) if key == "pytabby"]
-    mine, bc, locks, heavy, cold = (samples[key] for key in ("pytabby", "broadcast_channel", "web_locks",
-                                                              "web_locks_pyodide_tabs", "pytabby_just_booted"))
+    mine, bc, locks, heavy, at_pagehide, cold = (samples[key] for key in (
+        "pytabby", "broadcast_channel", "web_locks", "web_locks_pyodide_tabs", "web_locks_at_pagehide",
+        "pytabby_just_booted"))
     user_closed = (f"; {LABELS['pytabby_user_close']} (beforeunload runs; reported) "
                    f"{_summary(samples['pytabby_user_close'])}" if "pytabby_user_close" in samples else "")
     # A contender stuck at its first trial has no samples: each ratio and target is kept when the
@@ -142,9 +137,9 @@ def run(bench: Bench) -> None:
         parts.append(f"p50 {p50(mine) / p50(locks):.2f}x raw Web Locks")
     if mine and heavy:
         parts.append(f"p99 {pct(mine, 0.99) / pct(heavy, 0.99):.2f}x raw Web Locks in Pyodide tabs")
-    if pagehide_lock:  # as many as pytabby's trials: a trial is kept once both have acquired
-        less = [total - lock_total for total, lock_total in zip(mine, pagehide_lock)]
-        parts.append(f"pytabby less the pagehide lock, per trial: p50 {p50(less):.2f} / p99 {pct(less, 0.99):.2f} ms")
+    if mine and at_pagehide:
+        parts.append(f"p50 {p50(mine) / p50(at_pagehide):.2f}x, p99 {pct(mine, 0.99) / pct(at_pagehide, 0.99):.2f}x "
+                     "a JS lock let go at pagehide")
     if mine and cold:
         parts.append(f"p99 {pct(mine, 0.99) / pct(cold, 0.99):.2f}x in tabs just booted")
     ratio = "; ".join(parts) or "-"
@@ -155,7 +150,7 @@ def run(bench: Bench) -> None:
         f"leader hand-over, page.close() -> acquire, {trials} trials",
         _summary(mine),
         f"raw Web Locks {_summary(locks)}; raw Web Locks in Pyodide tabs {_summary(heavy)}; "
-        f"a JS lock let go at pagehide, in pytabby's tabs and closes {_summary(pagehide_lock)}; "
+        f"{LABELS['web_locks_at_pagehide']} {_summary(at_pagehide)}; "
         f"broadcast-channel {_summary(bc)}; pytabby in tabs just booted (reported) {_summary(cold)}"
         + user_closed + "".join(f"; {note}" for note in notes),
         ratio,
@@ -169,28 +164,22 @@ def _summary(samples: list[float]) -> str:
 
 
 def _trials(bench: Bench, trials: int, url: str | None, setup: str, python: bool = False,
-            warm: bool = True, user_close: bool = False, pagehide_lock: list[float] | None = None) -> list[float]:
+            warm: bool = True, user_close: bool = False) -> list[float]:
     """``url`` None: Pyodide tabs, warmed up unless not ``warm``; ``python``: ``setup`` is Python, else JS;
-    ``user_close``: Playwright closes each leader running its beforeunload listeners first; ``pagehide_lock``:
-    the tabs join a JS lock's queue first, and each trial's time for that lock is appended to it."""
+    ``user_close``: Playwright closes each leader running its beforeunload listeners first."""
     key = f"ho-{next(names)}"
     pages = bench.py_pages(trials + 1) if url is None else bench.raw_pages(trials + 1, url)
     for page in pages:  # joined in order, so the lock queue is the page order
-        if pagehide_lock is not None:
-            page.evaluate(_PAGEHIDE_LOCK, key)
         if python:
             run_py(page, setup.replace("KEY", repr(key)))
         else:
             page.evaluate(setup, key)
         if page is pages[0]:
             page.wait_for_function("() => window.acquiredAt > 0")
-    if pagehide_lock is not None:
-        pages[0].wait_for_function("() => window.pagehideLockAt > 0")
     if url is None and warm:
         warm_up(pages, f"warm-up-{key}")
     bench.settle(pages[0])
     samples: list[float] = []
-    acquired = "() => window.acquiredAt > 0" + (" && window.pagehideLockAt > 0" if pagehide_lock is not None else "")
     try:
         for leader, successor in zip(pages, pages[1:]):
             started = time.time() * 1000
@@ -199,14 +188,12 @@ def _trials(bench: Bench, trials: int, url: str | None, setup: str, python: bool
             if sent_at is not None:
                 started = sent_at * 1000
             try:
-                successor.wait_for_function(acquired, polling=5, timeout=STUCK_AFTER_MS)
+                successor.wait_for_function("() => window.acquiredAt > 0", polling=5, timeout=STUCK_AFTER_MS)
             except Exception as exc:  # Playwright's TimeoutError, or the builtin one from the kit's tabs
                 if type(exc).__name__ != "TimeoutError":
                     raise
                 raise _Stuck(samples) from exc
             samples.append(successor.evaluate("() => window.acquiredAt") - started)
-            if pagehide_lock is not None:
-                pagehide_lock.append(successor.evaluate("() => window.pagehideLockAt") - started)
     finally:
         bench.close(pages)
     return samples

@@ -9,9 +9,6 @@ from benchmarks.engine_pages import KitContext
 from benchmarks.harness import Results
 
 
-LOCK_AHEAD_MS = 2.0  # each trial's pagehide lock acquires this much before pytabby
-
-
 class LockQueue:
     """Tabs queued on one lock in page order: closing the holder hands it to the next, unless stuck."""
 
@@ -21,7 +18,6 @@ class LockQueue:
         self.closes = 0
         self.closes_running_beforeunload = 0
         self.contender = ""
-        self.setups: list[str] = []  # every tab's setup scripts, in the order they ran
 
     def close(self, page: "Page") -> None:
         self.closes += 1
@@ -40,12 +36,8 @@ class Page:
     def evaluate(self, script: str, arg: object = None) -> object:
         if script == "() => window.acquiredAt":
             return self.acquired_at
-        if script == "() => window.pagehideLockAt":
-            return self.acquired_at - LOCK_AHEAD_MS
-        if arg is not None:
-            self.queue.setups.append(script)
-            if self is self.queue.pages[0]:  # the setup: the first tab leads at once
-                self.acquired_at = 1.0
+        if arg is not None and self is self.queue.pages[0]:  # the setup: the first tab leads at once
+            self.acquired_at = 1.0
         return None
 
     def wait_for_function(self, script: str, polling: float = 0, timeout: float = 0) -> None:
@@ -105,9 +97,11 @@ def warmed(monkeypatch):
 def test_the_pyodide_tabs_are_warmed_up_after_their_setup_and_the_just_booted_ones_are_not(warmed):
     bench = bench_with({})
     handover.run(bench)
-    assert warmed == [("web_locks_pyodide_tabs", 6), ("pytabby", 6), ("pytabby_user_close", 6)]
+    assert warmed == [("web_locks_pyodide_tabs", 6), ("web_locks_at_pagehide", 6), ("pytabby", 6),
+                      ("pytabby_user_close", 6)]
     (row,) = bench.results.rows
     assert "pytabby in tabs just booted (reported) p50 " in row.comparisons
+    assert "; a JS lock let go at pagehide in Pyodide tabs p50 " in row.comparisons
     assert row.ratio.endswith("; p99 1.00x in tabs just booted")
 
 
@@ -115,7 +109,7 @@ def test_a_stuck_hand_over_of_another_contender_keeps_its_earlier_trials_and_the
     bench = bench_with({"web_locks_pyodide_tabs": 3})
     handover.run(bench)
     (row,) = bench.results.rows
-    assert [len(bench.results.samples["handover_ms"][key]) for key in handover.LABELS] == [5, 2, 5, 5, 5, 5]
+    assert [len(bench.results.samples["handover_ms"][key]) for key in handover.LABELS] == [5, 2, 5, 5, 5, 5, 5]
     assert bench.results.samples["handover_stuck"] == ["web_locks_pyodide_tabs"]
     assert "raw Web Locks in Pyodide tabs: trial 3 never acquired within 30 s (its 2 trials before it kept)" \
         in row.comparisons
@@ -137,8 +131,8 @@ def test_a_contender_stuck_at_its_first_trial_leaves_its_ratio_out_and_the_other
     assert "raw Web Locks in Pyodide tabs no trial completed" in row.comparisons
     assert "raw Web Locks in Pyodide tabs: trial 1 never acquired within 30 s (its 0 trials before it kept)" \
         in row.comparisons
-    assert row.ratio == ("p50 1.00x broadcast-channel; p50 1.00x raw Web Locks; pytabby less the pagehide lock, "
-                         "per trial: p50 2.00 / p99 2.00 ms; p99 1.00x in tabs just booted")
+    assert row.ratio == ("p50 1.00x broadcast-channel; p50 1.00x raw Web Locks; p50 1.00x, p99 1.00x a JS lock let go "
+                         "at pagehide; p99 1.00x in tabs just booted")
     assert row.flags == []
     assert [target.what for target in row.targets] == ["p99 ms", "p50 x broadcast-channel"]
 
@@ -155,8 +149,8 @@ def test_in_chromium_pytabby_is_also_closed_as_a_user_closes_a_tab_and_reported(
     bench = bench_with({})
     handover.run(bench)
     assert {queue.contender: queue.closes_running_beforeunload for queue in bench.queues} == {
-        "web_locks": 0, "web_locks_pyodide_tabs": 0, "broadcast_channel": 0, "pytabby": 0,
-        "pytabby_just_booted": 0, "pytabby_user_close": 5}
+        "web_locks": 0, "web_locks_pyodide_tabs": 0, "broadcast_channel": 0, "web_locks_at_pagehide": 0,
+        "pytabby": 0, "pytabby_just_booted": 0, "pytabby_user_close": 5}
     (row,) = bench.results.rows
     assert "; pytabby closed as a user closes a tab (beforeunload runs; reported) p50 " in row.comparisons
     assert [target.what for target in row.targets] == ["p99 ms", "p50 x broadcast-channel"]
@@ -169,24 +163,3 @@ def test_the_kits_tabs_whose_close_runs_beforeunload_already_are_not_closed_twic
     assert "pytabby_user_close" not in bench.results.samples["handover_ms"]
     (row,) = bench.results.rows
     assert "closed as a user closes a tab" not in row.comparisons
-
-
-def test_pytabbys_tabs_join_a_pagehide_locks_queue_first_and_each_trial_reports_pytabby_less_that_lock():
-    bench = bench_with({})
-    handover.run(bench)
-    setups = {queue.contender: queue.setups for queue in bench.queues}
-    assert setups["pytabby"] == [handover._PAGEHIDE_LOCK, "setup"] * 6  # "setup": the Python setup's stand-in
-    assert handover._PAGEHIDE_LOCK not in setups["pytabby_just_booted"] + setups["web_locks_pyodide_tabs"]
-    pytabby = bench.results.samples["handover_ms"]["pytabby"]
-    lock = bench.results.samples["handover_pagehide_lock_beside_pytabby_ms"]
-    assert [round(total - lock_total, 6) for total, lock_total in zip(pytabby, lock, strict=True)] == [2.0] * 5
-    (row,) = bench.results.rows
-    assert "; pytabby less the pagehide lock, per trial: p50 2.00 / p99 2.00 ms" in row.ratio
-    assert "; a JS lock let go at pagehide, in pytabby's tabs and closes p50 " in row.comparisons
-
-
-def test_a_stuck_pytabby_trial_keeps_as_many_pagehide_lock_times_as_pytabby_times():
-    bench = bench_with({"pytabby": 3})
-    handover.run(bench)
-    assert len(bench.results.samples["handover_ms"]["pytabby"]) == 2
-    assert len(bench.results.samples["handover_pagehide_lock_beside_pytabby_ms"]) == 2
