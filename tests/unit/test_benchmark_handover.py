@@ -149,7 +149,7 @@ def test_in_chromium_pytabby_is_also_closed_as_a_user_closes_a_tab_and_reported(
     bench = bench_with({})
     handover.run(bench)
     assert {queue.contender: queue.closes_running_beforeunload for queue in bench.queues} == {
-        "web_locks": 0, "web_locks_pyodide_tabs": 0, "broadcast_channel": 0, "web_locks_at_pagehide": 0,
+        "web_locks": 0, "web_locks_pyodide_tabs": 0, "web_locks_at_pagehide": 0, "broadcast_channel": 0,
         "pytabby": 0, "pytabby_just_booted": 0, "pytabby_user_close": 5}
     (row,) = bench.results.rows
     assert "; pytabby closed as a user closes a tab (beforeunload runs; reported) p50 " in row.comparisons
