@@ -22,9 +22,9 @@ from .harness import NOW_JS, NOW_PY, Bench, Row, Target, names, p50, pct, run_py
 # runs the browser's own reclaim never handed a closed Pyodide tab's lock on (raw JS contender).
 STUCK_AFTER_MS = 30_000
 LABELS = {"web_locks": "raw Web Locks", "web_locks_pyodide_tabs": "raw Web Locks in Pyodide tabs",
+          "web_locks_at_pagehide": "a JS lock let go at pagehide in Pyodide tabs",
           "broadcast_channel": "broadcast-channel", "pytabby": "pytabby",
           "pytabby_just_booted": "pytabby in tabs just booted",
-          "web_locks_at_pagehide": "a JS lock let go at pagehide in Pyodide tabs",
           "pytabby_user_close": "pytabby closed as a user closes a tab"}
 # Tabs that have only booted and started their electors keep the engine's background workers busy
 # through the first trials: in Chromium (21 tabs) 0.1-0.23 s of CPU on the renderers'
@@ -60,8 +60,7 @@ _JS_LOCK_LEADER = """(key) => {
 # close that skips beforeunload: the close reaching the page and the lock manager granting the next
 # tab. Tabs of its own (in pytabby's tabs, a second lock let go at the same pagehide changes the
 # first one's figure: in Chromium the lock let go first is granted first, the others up to ~30 ms
-# later), booted after pytabby's: in WebKit a run's third set of Pyodide tabs and later ones had
-# trials of ~50 ms (pytabby's p99 9 ms as the second set, 53 as the third, in two runs each).
+# later), run before broadcast-channel's light pages, so pytabby's set follows the same as before.
 _JS_LOCK_LET_GO_AT_PAGEHIDE = """(key) => {
     window.acquiredAt = 0;
     navigator.locks.request(key, () => {
@@ -101,10 +100,10 @@ def run(bench: Bench) -> None:
         "web_locks": lambda: _trials(bench, trials, "/raw.html", _JS_LOCK_LEADER),
         # The same JS in tabs that booted Pyodide: what closing a ~100 MB wasm tab costs the engine.
         "web_locks_pyodide_tabs": lambda: _trials(bench, trials, None, _JS_LOCK_LEADER),
+        "web_locks_at_pagehide": lambda: _trials(bench, trials, None, _JS_LOCK_LET_GO_AT_PAGEHIDE),
         "broadcast_channel": lambda: _trials(bench, trials, "/bench/broadcast-channel.html", _BC_LEADER),
         "pytabby": lambda: _trials(bench, trials, None, _PYTABBY_LEADER, python=True),
         "pytabby_just_booted": lambda: _trials(bench, trials, None, _PYTABBY_LEADER, python=True, warm=False),
-        "web_locks_at_pagehide": lambda: _trials(bench, trials, None, _JS_LOCK_LET_GO_AT_PAGEHIDE),
     }
     # Playwright's page.close() skips beforeunload; a user's close (or window.close()) runs it, and
     # pytabby listens for it. The test kit's closes (Marionette's, WebDriver's Close Window) run it already.

@@ -97,7 +97,7 @@ def warmed(monkeypatch):
 def test_the_pyodide_tabs_are_warmed_up_after_their_setup_and_the_just_booted_ones_are_not(warmed):
     bench = bench_with({})
     handover.run(bench)
-    assert warmed == [("web_locks_pyodide_tabs", 6), ("pytabby", 6), ("web_locks_at_pagehide", 6),
+    assert warmed == [("web_locks_pyodide_tabs", 6), ("web_locks_at_pagehide", 6), ("pytabby", 6),
                       ("pytabby_user_close", 6)]
     (row,) = bench.results.rows
     assert "pytabby in tabs just booted (reported) p50 " in row.comparisons
@@ -149,8 +149,8 @@ def test_in_chromium_pytabby_is_also_closed_as_a_user_closes_a_tab_and_reported(
     bench = bench_with({})
     handover.run(bench)
     assert {queue.contender: queue.closes_running_beforeunload for queue in bench.queues} == {
-        "web_locks": 0, "web_locks_pyodide_tabs": 0, "broadcast_channel": 0, "pytabby": 0,
-        "pytabby_just_booted": 0, "web_locks_at_pagehide": 0, "pytabby_user_close": 5}
+        "web_locks": 0, "web_locks_pyodide_tabs": 0, "web_locks_at_pagehide": 0, "broadcast_channel": 0,
+        "pytabby": 0, "pytabby_just_booted": 0, "pytabby_user_close": 5}
     (row,) = bench.results.rows
     assert "; pytabby closed as a user closes a tab (beforeunload runs; reported) p50 " in row.comparisons
     assert [target.what for target in row.targets] == ["p99 ms", "p50 x broadcast-channel"]
