@@ -156,7 +156,7 @@ def test_in_chromium_pytabby_is_also_closed_as_a_user_closes_a_tab_and_reported(
     assert [target.what for target in row.targets] == ["p99 ms", "p50 x broadcast-channel"]
 
 
-def test_the_kits_tabs_whose_close_runs_beforeunload_already_are_not_closed_twice_over():
+def test_the_kits_tabs_are_closed_only_as_the_kit_closes_them():
     bench = bench_with({}, context=KitContext.__new__(KitContext))
     handover.run(bench)
     assert [queue.contender for queue in bench.queues] == list(handover.LABELS)[:-1]
