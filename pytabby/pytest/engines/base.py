@@ -74,7 +74,9 @@ class Tab(Protocol):
     def screenshot(self, path: Path) -> None: ...
 
     def close(self) -> float | None:
-        """Close the tab as a user would (pagehide and unload run).
+        """Close the tab: its ``pagehide`` and ``unload`` run. ``beforeunload``, which a user's
+        close runs, runs only in Firefox (Marionette's close); Chromium's (Playwright's
+        ``page.close()``) and WebKit's (WebKitWebDriver's) skip it.
 
         Returns the ``time.time()`` at which the close command left for the browser, after the
         kit's own work (reading the console for reports, picking the window): the start of

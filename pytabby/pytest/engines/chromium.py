@@ -110,7 +110,7 @@ class ChromiumTab:
         if self._page.is_closed():
             return None
         sent_at = time.time()
-        self._page.close()  # pagehide and unload run, as when a user closes the tab
+        self._page.close()  # pagehide and unload run; beforeunload does not (run_before_unload=False)
         return sent_at
 
     @property
